@@ -1,0 +1,1 @@
+"""Multi-agent orchestration service that streams typed events to chat clients."""

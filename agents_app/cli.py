@@ -1,0 +1,138 @@
+"""`agents-app`: serve, chat, validate, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from agents_app.settings import Settings
+
+if TYPE_CHECKING:
+    from agents_app.engine import Engine
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+schema_app = typer.Typer(no_args_is_help=True, help="Print JSON Schemas of the contracts.")
+app.add_typer(schema_app, name="schema")
+
+
+class ChatFormat(StrEnum):
+    json = "json"
+    text = "text"
+    pretty = "pretty"
+
+
+def _settings(**overrides: object) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+def _engine(settings: Settings) -> Engine:
+    # Imports are lazy: `import agents` alone takes seconds, and --help should not.
+    from agents_app.config import ConfigError
+    from agents_app.engine import Engine
+    from agents_app.logs import configure_logging
+
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
+    try:
+        return Engine.from_settings(settings)
+    except ConfigError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [AGENTS_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [AGENTS_PORT]")] = None,
+) -> None:
+    """Serve the event protocol over WebSocket (ws://HOST:PORT/)."""
+    import structlog
+    import uvicorn
+
+    from agents_app.server.app import create_app
+
+    settings = _settings(host=host, port=port)
+    engine = _engine(settings)
+    offline = engine.backend.kind == "offline"
+    structlog.get_logger("agents_app").info(
+        "serve.starting",
+        url=f"ws://{settings.host}:{settings.port}/",
+        model=engine.backend.kind,
+        api=engine.backend.api,
+        offline=offline,
+        note="offline demo model: deterministic, no LLM"
+        if engine.backend.kind == "offline"
+        else None,
+    )
+    uvicorn.run(
+        create_app(engine),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        # Above our own frame limit, so oversized frames get a typed error, not a closed socket.
+        ws_max_size=max(4 * settings.max_frame_bytes, 1 << 20),
+    )
+
+
+@app.command()
+def chat(
+    text: Annotated[str, typer.Argument(help="The message to send")],
+    fmt: Annotated[ChatFormat, typer.Option("--format", "-f")] = ChatFormat.pretty,
+    agent: Annotated[str | None, typer.Option(help="Start at this agent id")] = None,
+) -> None:
+    """Run one message and print its events."""
+    from agents_app.protocol.encoders import ENCODERS
+    from agents_app.protocol.events import RunCompleted
+    from agents_app.sinks.stdout import StreamSink
+    from agents_app.stream.forwarder import Forwarder
+    from agents_app.stream.turn import Turn, run_turn
+
+    engine = _engine(_settings())
+    if agent is not None and agent not in engine.graph.agents:
+        typer.echo(f"unknown agent {agent!r}; known: {', '.join(engine.graph.agents)}", err=True)
+        raise typer.Exit(2)
+
+    async def main() -> bool:
+        sink = StreamSink(sys.stdout, line_per_frame=fmt is ChatFormat.json)
+        forwarder = Forwarder(sink, ENCODERS[fmt.value]).start()
+        try:
+            turn = Turn(conversation_id="cli", text=text, agent=agent)
+            terminal = await run_turn(turn, engine=engine, emit=forwarder.put)
+        finally:
+            await forwarder.aclose()
+            await engine.aclose()
+        return isinstance(terminal, RunCompleted)
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(
+    path: Annotated[Path | None, typer.Argument(help="agents.yaml [AGENTS_CONFIG]")] = None,
+) -> None:
+    """Check agents.yaml; print file:line:column errors and exit non-zero on any."""
+    from agents_app.config import ConfigError, load_config
+    from tools.registry import tool_names
+
+    target = path or _settings().config_path
+    try:
+        config = load_config(target, tool_names=tool_names())
+    except ConfigError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{target}: ok ({len(config.agents)} agents, start: {config.start})")
+
+
+@schema_app.command("events")
+def schema_events() -> None:
+    """JSON Schema of every server→client event (protocol v1)."""
+    from agents_app.protocol.events import events_json_schema
+
+    typer.echo(json.dumps(events_json_schema(), indent=2, ensure_ascii=False))

@@ -1,0 +1,301 @@
+"""Load ``agents.yaml``: parse, validate, cross-check, resolve instructions.
+
+Every problem is collected (not just the first) and reported as ``file:line:column``,
+because prompt authors fix configs in an editor, not by reading tracebacks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from .errors import ConfigError, ConfigIssue, did_you_mean, known_list
+from .placeholders import BraceError, Placeholder, scan, substitute
+from .positions import (
+    START,
+    Loc,
+    Position,
+    TextIndex,
+    YamlLocator,
+    format_path,
+    scalar_content_offset,
+    to_plain,
+)
+from .pydantic_errors import pydantic_issue, yaml_kind
+from .schema import AGENT_ID_PATTERN, AgentsConfig, AgentsFile, var_to_text
+
+_AGENT_ID = re.compile(AGENT_ID_PATTERN)
+
+
+def load_config(path: str | Path, *, tool_names: Collection[str]) -> AgentsConfig:
+    """Load and check an agents config; raise ``ConfigError`` listing every problem."""
+    source = Path(path)
+    return _Loader(source, frozenset(tool_names)).load()
+
+
+class _Loader:
+    def __init__(self, source: Path, tool_names: frozenset[str]) -> None:
+        self.source = source
+        self.file = str(source)
+        self.tool_names = tool_names
+        self.issues: list[ConfigIssue] = []
+        self.index = TextIndex("")
+        self.locator = YamlLocator(None)
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def _add(self, pos: Position, loc: Loc | str, message: str, file: str | None = None) -> None:
+        path = loc if isinstance(loc, str) else format_path(loc)
+        self.issues.append(ConfigIssue(file or self.file, pos.line, pos.column, path, message))
+
+    def _fail(self, pos: Position, path: str, message: str) -> ConfigError:
+        self._add(pos, path, message)
+        return ConfigError(self.issues)
+
+    # -- stages ------------------------------------------------------------------------
+
+    def load(self) -> AgentsConfig:
+        text = self._read_yaml()
+        root = self._parse(text)
+        plain = to_plain(root)
+        document = self._validate(plain)
+        agents = plain.get("agents") if isinstance(plain.get("agents"), dict) else {}
+        self._check_start(plain.get("start"), agents)
+        instructions = self._check_agents(agents, self._vars(plain.get("vars")))
+        if self.issues or document is None:
+            raise ConfigError(_sorted(self._unique(), self.file))
+        resolved = {
+            agent_id: spec.model_copy(update={"instructions": instructions[agent_id]})
+            for agent_id, spec in document.agents.items()
+        }
+        fields = {name: getattr(document, name) for name in AgentsFile.model_fields}
+        try:
+            return AgentsConfig(**{**fields, "agents": resolved, "source": self.source})
+        except ValidationError as exc:  # the checks above should make this unreachable
+            raise self._fail(START, "(config)", str(exc)) from exc
+
+    def _read_yaml(self) -> str:
+        try:
+            return self.source.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise self._fail(START, "(file)", "config file not found") from None
+        except UnicodeDecodeError as exc:
+            raise self._fail(START, "(file)", f"not UTF-8 text: {exc.reason}") from None
+        except OSError as exc:
+            raise self._fail(START, "(file)", f"cannot read: {exc.strerror}") from None
+
+    def _parse(self, text: str) -> Any:
+        self.index = TextIndex(text)
+        try:
+            root = YAML(typ="rt").load(text)
+        except MarkedYAMLError as exc:
+            raise self._fail(*_syntax_issue(exc)) from None
+        self.locator = YamlLocator(root)
+        if not isinstance(root, dict):
+            found = "an empty file" if root is None else yaml_kind(to_plain(root))
+            message = f"expected a mapping with version, start and agents, got {found}"
+            raise self._fail(START, "(document)", message)
+        return root
+
+    def _validate(self, plain: dict[Any, Any]) -> AgentsFile | None:
+        try:
+            return AgentsFile.model_validate(plain)
+        except ValidationError as exc:
+            for error in exc.errors():
+                self.issues.append(pydantic_issue(error, self.locator, self.file))
+            return None
+
+    # -- cross-references ----------------------------------------------------------------
+
+    def _vars(self, raw: Any) -> dict[str, str]:
+        if not isinstance(raw, dict):
+            return {}
+        # Bad values are reported by pydantic; here they only need to not crash format().
+        return {str(k): str(var_to_text(v)) for k, v in raw.items()}
+
+    def _check_start(self, start: Any, agents: Mapping[Any, Any]) -> None:
+        if isinstance(start, str) and agents and start not in agents:
+            hint = did_you_mean(start, map(str, agents)) or f" ({known_list(map(str, agents))})"
+            self._add(self.locator.value(("start",)), ("start",), f"no agent {start!r}{hint}")
+
+    def _check_agents(self, agents: Mapping[Any, Any], vars_: dict[str, str]) -> dict[str, str]:
+        ids = [k for k in agents if isinstance(k, str)]
+        instructions: dict[str, str] = {}
+        for agent_id, spec in agents.items():
+            if not isinstance(agent_id, str):
+                continue  # pydantic reports non-string keys
+            loc = ("agents", agent_id)
+            if not _AGENT_ID.match(agent_id):
+                self._add(self.locator.key(loc), loc, _bad_id_message(agent_id))
+            if not isinstance(spec, dict):
+                continue
+            self._check_refs(loc, "handoffs", spec.get("handoffs"), ids, "agent")
+            self._check_refs(loc, "tools", spec.get("tools"), self.tool_names, "tool")
+            handoffs = spec.get("handoffs")
+            if isinstance(handoffs, list) and agent_id in handoffs:
+                at = (*loc, "handoffs", handoffs.index(agent_id))
+                self._add(self.locator.value(at), at, "an agent cannot hand off to itself")
+            text = self._instructions(loc, spec, vars_)
+            if text is not None:
+                instructions[agent_id] = text
+        return instructions
+
+    def _check_refs(
+        self, loc: Loc, field: str, refs: Any, known: Collection[str], what: str
+    ) -> None:
+        if not isinstance(refs, list):
+            return
+        seen: set[str] = set()
+        for i, name in enumerate(refs):
+            if not isinstance(name, str):
+                continue
+            at = (*loc, field, i)
+            if name in seen:
+                self._add(self.locator.value(at), at, f"duplicate {what} {name!r}")
+            elif name not in known:
+                hint = did_you_mean(name, known) or f" ({known_list(known)})"
+                self._add(self.locator.value(at), at, f"unknown {what} {name!r}{hint}")
+            seen.add(name)
+
+    # -- instructions --------------------------------------------------------------------
+
+    def _instructions(self, loc: Loc, spec: dict[Any, Any], vars_: dict[str, str]) -> str | None:
+        inline, file = spec.get("instructions"), spec.get("instructions_file")
+        if inline is not None and file is not None:
+            keys = [k for k in spec if k in ("instructions", "instructions_file")]
+            at = (*loc, keys[-1])
+            message = "set either 'instructions' or 'instructions_file', not both"
+            self._add(self.locator.key(at), at, message)
+            return None
+        if inline is None and file is None:
+            message = "needs 'instructions' (text) or 'instructions_file' (path to a prompt)"
+            self._add(self.locator.key(loc), loc, message)
+            return None
+        if isinstance(inline, str):
+            at = (*loc, "instructions")
+            return self._fill(inline, vars_, at, self.file, self._yaml_positions(at))
+        if isinstance(file, str) and file:
+            at = (*loc, "instructions_file")
+            prompt_path = self.source.parent / file
+            text = self._read_prompt(prompt_path, at)
+            if text is None:
+                return None
+            prompt_index = TextIndex(text)
+            return self._fill(
+                text, vars_, at, str(prompt_path), lambda _n, off: prompt_index.position(off)
+            )
+        return None  # wrong types: pydantic has reported them
+
+    def _yaml_positions(self, at: Loc) -> Callable[[int, int], Position]:
+        """Map the n-th brace token of an inline scalar to its line/column in the YAML."""
+        fallback = self.locator.value(at)
+        exact = self.locator.exact_value(at)  # None for merged (``<<``) keys
+        if exact is None:
+            return lambda _n, _offset: fallback
+        start = scalar_content_offset(self.index, self.locator.node(at), exact)
+        # Braces survive every YAML quoting style unchanged, so the n-th token of the source
+        # text from the scalar's start is the n-th token of the value. Scanned lazily: only
+        # problems need positions.
+        tokens = scan(self.index.text[start:])
+        offsets: list[int] = []
+
+        def position(n: int, _offset: int) -> Position:
+            while len(offsets) <= n:
+                token = next(tokens, None)
+                if token is None:
+                    return fallback  # escapes like "\x7b" make braces the source lacks
+                offsets.append(token.offset)
+            return self.index.position(start + offsets[n])
+
+        return position
+
+    def _read_prompt(self, prompt_path: Path, at: Loc) -> str | None:
+        where = self.locator.value(at)
+        try:
+            return prompt_path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            siblings = _prompt_siblings(prompt_path.parent)
+            hint = did_you_mean(prompt_path.name, siblings)
+            self._add(where, at, f"file not found: {prompt_path}{hint}")
+        except UnicodeDecodeError as exc:
+            self._add(where, at, f"{prompt_path} is not UTF-8 text: {exc.reason}")
+        except OSError as exc:
+            self._add(where, at, f"cannot read {prompt_path}: {exc.strerror}")
+        return None
+
+    def _fill(
+        self,
+        text: str,
+        vars_: dict[str, str],
+        at: Loc,
+        file: str,
+        position: Callable[[int, int], Position],
+    ) -> str | None:
+        """Check placeholders (reporting each at ``position(n, offset)``), then substitute."""
+        before = len(self.issues)
+        for n, token in enumerate(scan(text)):
+            pos = position(n, token.offset)
+            if isinstance(token, BraceError):
+                message = f"{token.message}; write '{{{{' or '}}}}' for a literal brace"
+                self._add(pos, at, message, file)
+            elif isinstance(token, Placeholder) and not token.is_name:
+                message = (
+                    f"'{{{token.raw}}}' is not a placeholder name; "
+                    "write '{{' and '}}' for literal braces"
+                )
+                self._add(pos, at, message, file)
+            elif token.raw not in vars_:
+                hint = did_you_mean(token.raw, vars_) or " (define it under 'vars')"
+                self._add(pos, at, f"unknown var {token.raw!r}{hint}", file)
+        if len(self.issues) > before:
+            return None
+        return substitute(text, vars_)
+
+    def _unique(self) -> list[ConfigIssue]:
+        return list(dict.fromkeys(self.issues))
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _syntax_issue(exc: MarkedYAMLError) -> tuple[Position, str, str]:
+    mark, context_mark = exc.problem_mark, exc.context_mark
+    pos = Position(mark.line + 1, mark.column + 1) if mark is not None else START
+    context = exc.context or ""
+    if context and context_mark is not None and context_mark is not mark:
+        # The problem mark is often the end of the file (an unclosed "[" or quote); where
+        # the construct started is what the author needs to find.
+        context += f" started at {context_mark.line + 1}:{context_mark.column + 1}"
+    parts = [p for p in (context, exc.problem) if p]
+    return pos, "(syntax)", ": ".join(parts) or "invalid YAML"
+
+
+def _bad_id_message(agent_id: str) -> str:
+    message = (
+        f"agent id {agent_id!r} must be ASCII snake_case ({AGENT_ID_PATTERN}): handoff tool "
+        "names are derived from ids (transfer_to_<id>) and openai-agents turns other "
+        "characters into '_', so such ids collide; put a display name in 'name'"
+    )
+    slug = re.sub(r"[^a-z0-9_]+", "_", agent_id.lower()).strip("_")
+    if agent_id.isascii() and _AGENT_ID.match(slug):
+        message += f" (did you mean {slug!r}?)"
+    return message
+
+
+def _prompt_siblings(directory: Path) -> Iterable[str]:
+    try:
+        return [p.name for p in directory.iterdir() if p.is_file()]
+    except OSError:
+        return []
+
+
+def _sorted(issues: list[ConfigIssue], main_file: str) -> list[ConfigIssue]:
+    # The YAML first (in reading order), then prompt files; the sort is stable, so issues
+    # at the same spot keep the order they were found in.
+    return sorted(issues, key=lambda i: (i.file != main_file, i.file, i.line, i.column))

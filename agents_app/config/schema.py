@@ -1,0 +1,151 @@
+"""Pydantic models for ``config/agents.yaml`` (schema ``version: 1``, see DESIGN.md §4).
+
+The models are strict: YAML that *looks* right but is not (``temperature: "0.3"``,
+``parallel_tool_calls: yes``) is rejected rather than coerced, because a prompt author
+reading the file should see exactly what the service runs with.
+
+``AgentsFile`` is the document as written; ``AgentsConfig`` is what ``load_config`` returns:
+the same data plus where it came from, with every agent's instructions resolved to text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    # Importing openai-agents costs ~2.5 s; config checks (CLI, editors) should not pay it.
+    from agents import ModelSettings
+
+AGENT_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+def var_to_text(value: Any) -> Any:
+    # Placeholders are substituted into text, so numbers and booleans are accepted and
+    # rendered the way they were written in YAML (``true``, not Python's ``True``).
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+VarValue = Annotated[str, BeforeValidator(var_to_text)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ModelSettingsSpec(_Strict):
+    """The subset of ``agents.ModelSettings`` a prompt author may set; unset means "default"."""
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_tokens: int | None = Field(default=None, gt=0)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    tool_choice: str | None = None
+    parallel_tool_calls: bool | None = None
+
+    def merged_over(self, base: ModelSettingsSpec) -> ModelSettingsSpec:
+        """Return ``base`` with every field this spec sets explicitly replaced.
+
+        Uses ``model_fields_set`` rather than "not None" so that ``temperature: null`` in an
+        agent can drop a default instead of being silently ignored.
+        """
+        overrides = {name: getattr(self, name) for name in self.model_fields_set}
+        return base.model_copy(update=overrides)
+
+    def to_model_settings(self) -> ModelSettings:
+        """Build the openai-agents ``ModelSettings`` (only the fields that are set)."""
+        from agents import ModelSettings
+
+        return ModelSettings(**self.model_dump(exclude_none=True))
+
+
+class DefaultsSpec(_Strict):
+    """Applied to every agent unless the agent overrides it."""
+
+    model: str | None = Field(default=None, min_length=1)
+    model_settings: ModelSettingsSpec = ModelSettingsSpec()
+
+
+class AgentSpec(_Strict):
+    """One agent. Its id is its key under ``agents:``, not a field."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    # Exactly one of the two is set in YAML (the loader checks it, with positions); after
+    # loading, ``instructions`` holds the final text: file read, ``{vars}`` substituted.
+    instructions: str | None = None
+    instructions_file: str | None = Field(default=None, min_length=1)
+    # Lax only for the container so YAML lists are accepted as tuples; items stay strict.
+    handoffs: tuple[str, ...] = Field(default=(), strict=False)
+    tools: tuple[str, ...] = Field(default=(), strict=False)
+    model: str | None = Field(default=None, min_length=1)
+    model_settings: ModelSettingsSpec | None = None
+
+
+class AgentsFile(_Strict):
+    """The YAML document as written."""
+
+    version: Literal[1]
+    start: str
+    defaults: DefaultsSpec = DefaultsSpec()
+    vars: dict[str, VarValue] = {}
+    agents: dict[str, AgentSpec] = Field(min_length=1)
+
+
+class AgentsConfig(AgentsFile):
+    """A loaded, cross-checked agent graph. Agents keep their YAML order."""
+
+    # Configs built in code (tests, embedding) have no file; "<memory>" says so in messages.
+    source: Path = Field(default=Path("<memory>"), strict=False)
+
+    @model_validator(mode="after")
+    def _check_graph(self) -> AgentsConfig:
+        # The loader reports these with file positions before we get here; this guard keeps
+        # configs built in code from reaching the graph builder half-resolved.
+        problems: list[str] = []
+        if self.start not in self.agents:
+            problems.append(f"start agent {self.start!r} is not defined")
+        for agent_id, spec in self.agents.items():
+            problems.extend(
+                f"agent {agent_id!r} hands off to undefined agent {target!r}"
+                for target in spec.handoffs
+                if target not in self.agents
+            )
+            if spec.instructions is None:
+                problems.append(f"agent {agent_id!r} has no resolved instructions")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def agent(self, agent_id: str) -> AgentSpec:
+        """The agent with this id; ``KeyError`` naming the known ids otherwise."""
+        try:
+            return self.agents[agent_id]
+        except KeyError:
+            known = ", ".join(self.agents)
+            raise KeyError(f"unknown agent {agent_id!r} (known: {known})") from None
+
+    def instructions_for(self, agent_id: str) -> str:
+        """Final instructions text (the validator guarantees it is resolved)."""
+        return self.agent(agent_id).instructions or ""
+
+    def model_for(self, agent_id: str) -> str | None:
+        """The agent's model, else ``defaults.model``; ``None`` means the provider's default."""
+        return self.agent(agent_id).model or self.defaults.model
+
+    def model_settings_spec_for(self, agent_id: str) -> ModelSettingsSpec:
+        """``defaults.model_settings`` with the agent's own settings merged over them."""
+        own = self.agent(agent_id).model_settings
+        base = self.defaults.model_settings
+        return base if own is None else own.merged_over(base)
+
+    def model_settings_for(self, agent_id: str) -> ModelSettings:
+        """Effective settings as the openai-agents dataclass."""
+        return self.model_settings_spec_for(agent_id).to_model_settings()

@@ -1,0 +1,64 @@
+"""agents.yaml → openai-agents `Agent`s wired with handoffs. No agent is defined in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agents import Agent, FunctionTool, handoff
+from agents.extensions.handoff_prompt import prompt_with_handoff_instructions
+
+from agents_app.config import AgentsConfig
+from agents_app.protocol.events import AgentInfo
+
+
+@dataclass(frozen=True)
+class Graph:
+    agents: dict[str, Agent[Any]]  # by id, in YAML order
+    infos: list[AgentInfo]
+    start: str
+    _ids: dict[int, str]  # id(Agent) → agent id; Agent.name is the display name
+
+    def id_of(self, agent: Agent[Any]) -> str:
+        return self._ids.get(id(agent), agent.name)
+
+    def agent(self, agent_id: str | None) -> Agent[Any]:
+        return self.agents[agent_id or self.start]
+
+
+def build_graph(
+    config: AgentsConfig,
+    *,
+    get_tool: Callable[[str], FunctionTool],
+    model_override: str | None = None,
+) -> Graph:
+    agents: dict[str, Agent[Any]] = {}
+    for agent_id, spec in config.agents.items():
+        instructions = spec.instructions or ""
+        agents[agent_id] = Agent(
+            name=spec.name,
+            handoff_description=spec.description or None,
+            instructions=(
+                prompt_with_handoff_instructions(instructions) if spec.handoffs else instructions
+            ),
+            tools=[get_tool(name) for name in spec.tools],
+            model=model_override or config.model_for(agent_id),
+            model_settings=config.model_settings_for(agent_id),
+        )
+    # Handoffs need every target built first. Tool names come from the ASCII id: the SDK
+    # would derive them from the display name, and non-ASCII names all collide.
+    for agent_id, spec in config.agents.items():
+        agents[agent_id].handoffs = [
+            handoff(agents[target], tool_name_override=f"transfer_to_{target}")
+            for target in spec.handoffs
+        ]
+    return Graph(
+        agents=agents,
+        infos=[
+            AgentInfo(id=agent_id, name=spec.name, description=spec.description or "")
+            for agent_id, spec in config.agents.items()
+        ],
+        start=config.start,
+        _ids={id(agent): agent_id for agent_id, agent in agents.items()},
+    )

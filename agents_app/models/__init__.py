@@ -1,0 +1,1 @@
+"""Model backends: the offline model here; real providers live in `providers.py`."""

@@ -1,0 +1,79 @@
+"""Which model answers: Yandex AI Studio, any OpenAI-compatible server, or the offline model.
+
+Model names from agents.yaml (`yandexgpt/latest`) are turned into provider names here, so
+prompt authors never write folder ids or URIs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents import Model, ModelProvider, OpenAIProvider
+from openai import AsyncOpenAI
+
+from agents_app.models.offline import OfflineModelProvider
+from agents_app.settings import Settings
+
+YANDEX_RESPONSES_URL = "https://rest-assistant.api.cloud.yandex.net/v1"
+YANDEX_CHAT_URL = "https://llm.api.cloud.yandex.net/v1"
+
+
+@dataclass(frozen=True)
+class ModelBackend:
+    provider: ModelProvider
+    kind: str  # "offline" | "yandex" | "openai": shown to clients in session.ready
+    api: str  # "responses" | "chat_completions" | "in-process"
+    include_usage: bool  # Chat Completions hosts other than OpenAI report no usage otherwise
+
+
+class YandexModelProvider(ModelProvider):
+    """Resolves `yandexgpt/latest` to `gpt://<folder>/yandexgpt/latest` for the SDK provider."""
+
+    def __init__(self, inner: OpenAIProvider, folder_id: str) -> None:
+        self._inner = inner
+        self._folder_id = folder_id
+
+    def model_uri(self, model_name: str | None) -> str:
+        name = model_name or "yandexgpt/latest"
+        return name if "://" in name else f"gpt://{self._folder_id}/{name}"
+
+    def get_model(self, model_name: str | None) -> Model:
+        return self._inner.get_model(self.model_uri(model_name))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def build_backend(settings: Settings) -> ModelBackend:
+    kind = settings.resolved_provider
+    if kind == "offline":
+        return ModelBackend(
+            OfflineModelProvider(pace_s=settings.offline_pace_s), "offline", "in-process", False
+        )
+    if settings.api_key is None:
+        raise ValueError(f"AGENTS_PROVIDER={kind} needs API_KEY")
+    use_responses = settings.api == "responses"
+    provider: ModelProvider
+    if kind == "yandex":
+        if not settings.folder_id:
+            raise ValueError("AGENTS_PROVIDER=yandex needs FOLDER_ID")
+        default_url = YANDEX_RESPONSES_URL if use_responses else YANDEX_CHAT_URL
+        client = _client(settings, settings.base_url or default_url, project=settings.folder_id)
+        inner = OpenAIProvider(openai_client=client, use_responses=use_responses)
+        provider = YandexModelProvider(inner, settings.folder_id)
+    else:
+        client = _client(settings, settings.base_url, project=None)
+        provider = OpenAIProvider(openai_client=client, use_responses=use_responses)
+    return ModelBackend(provider, kind, settings.api, include_usage=not use_responses)
+
+
+def _client(settings: Settings, base_url: str | None, *, project: str | None) -> AsyncOpenAI:
+    assert settings.api_key is not None
+    # Retries are the openai client's own (honouring Retry-After), configured, not hand-rolled.
+    return AsyncOpenAI(
+        api_key=settings.api_key.get_secret_value(),
+        base_url=base_url,
+        project=project,
+        timeout=settings.model_timeout_s,
+        max_retries=settings.model_max_retries,
+    )

@@ -1,0 +1,1 @@
+"""The wire protocol: event models, inbound commands and encoders."""

@@ -1,0 +1,73 @@
+"""Client→server frames (DESIGN §3): a JSON object is a command, anything else is user text."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserMessage(_Command):
+    type: Literal["user.message"] = "user.message"
+    text: str = Field(min_length=1)
+    agent: str | None = None
+    conversation_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class CancelRun(_Command):
+    type: Literal["run.cancel"] = "run.cancel"
+
+
+class Ping(_Command):
+    type: Literal["ping"] = "ping"
+
+
+Command = Annotated[UserMessage | CancelRun | Ping, Field(discriminator="type")]
+_command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
+
+
+class BadFrame(ValueError):
+    """The frame cannot be acted on; `code` is the protocol error code to answer with."""
+
+    def __init__(self, code: Literal["bad_request", "too_large"], message: str) -> None:
+        super().__init__(message)
+        self.code: Literal["bad_request", "too_large"] = code
+        self.message = message
+
+
+def parse_frame(frame: str | bytes, *, max_bytes: int) -> Command:
+    size = len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise BadFrame("too_large", f"Frame of {size} bytes exceeds the {max_bytes}-byte limit.")
+    if isinstance(frame, bytes):
+        try:
+            frame = frame.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadFrame("bad_request", "Binary frames must be UTF-8 text.") from None
+    if not frame.strip():
+        raise BadFrame("bad_request", "Empty message.")
+    try:
+        data = json.loads(frame)
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        # Plain text (and JSON that is not an object, like `42`) is the user's message,
+        # so typing into wscat just works.
+        return UserMessage(text=frame)
+    try:
+        return _command_adapter.validate_python(data)
+    except ValidationError as exc:
+        raise BadFrame("bad_request", _describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:3]:
+        where = ".".join(str(p) for p in err["loc"]) or "frame"
+        parts.append(f"{where}: {err['msg']}")
+    return "Invalid command: " + "; ".join(parts)

@@ -1,0 +1,173 @@
+"""Event protocol v1 (DESIGN §3, a contract): the single source of every server→client shape.
+
+Run events are built without `seq`; the forwarder stamps it when the event is actually sent,
+so coalesced deltas use one number and the sequence stays gap-free.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+PROTOCOL_VERSION: Literal[1] = 1
+
+FailureCode = Literal[
+    "model_error", "rate_limited", "max_turns", "tool_error", "timeout", "guardrail", "internal"
+]
+ErrorCode = Literal["bad_request", "too_large", "busy", "rate_limited", "unauthorized"]
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunIds(TypedDict):
+    run_id: str
+    conversation_id: str
+
+
+class RunEvent(Event):
+    run_id: str
+    conversation_id: str
+    seq: int = 0
+    ts: int = Field(default_factory=now_ms)
+
+
+class Usage(BaseModel):
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+class RunStarted(RunEvent):
+    type: Literal["run.started"] = "run.started"
+    agent: str
+    input: str
+
+
+class AgentSwitched(RunEvent):
+    type: Literal["agent.switched"] = "agent.switched"
+    from_agent: str
+    to_agent: str
+
+
+class MessageStarted(RunEvent):
+    type: Literal["message.started"] = "message.started"
+    message_id: str
+    agent: str
+
+
+class TextDelta(RunEvent):
+    type: Literal["text.delta"] = "text.delta"
+    message_id: str
+    agent: str
+    delta: str = Field(min_length=1)
+
+
+class MessageCompleted(RunEvent):
+    type: Literal["message.completed"] = "message.completed"
+    message_id: str
+    agent: str
+    text: str
+
+
+class ToolCallStarted(RunEvent):
+    type: Literal["tool.call.started"] = "tool.call.started"
+    call_id: str
+    agent: str
+    tool: str
+    arguments: dict[str, Any]
+
+
+class ToolCallCompleted(RunEvent):
+    type: Literal["tool.call.completed"] = "tool.call.completed"
+    call_id: str
+    agent: str
+    tool: str
+    output: str
+    truncated: bool = False
+    error: str | None = None
+    duration_ms: int
+
+
+class RunCompleted(RunEvent):
+    type: Literal["run.completed"] = "run.completed"
+    agent: str
+    final_output: str
+    usage: Usage
+    duration_ms: int
+
+
+class RunFailed(RunEvent):
+    type: Literal["run.failed"] = "run.failed"
+    code: FailureCode
+    message: str
+    retryable: bool = False
+
+
+class RunCancelled(RunEvent):
+    type: Literal["run.cancelled"] = "run.cancelled"
+    reason: str
+
+
+class AgentInfo(BaseModel):
+    id: str
+    name: str
+    description: str
+
+
+class ModelInfo(BaseModel):
+    provider: str
+    name: str
+
+
+class SessionReady(Event):
+    type: Literal["session.ready"] = "session.ready"
+    protocol: Literal[1] = PROTOCOL_VERSION
+    conversation_id: str
+    agents: list[AgentInfo]
+    start_agent: str
+    model: ModelInfo
+
+
+class Error(Event):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+
+
+class Pong(Event):
+    type: Literal["pong"] = "pong"
+
+
+TerminalEvent = RunCompleted | RunFailed | RunCancelled
+TERMINAL_TYPES = frozenset({"run.completed", "run.failed", "run.cancelled"})
+
+ServerEvent = Annotated[
+    RunStarted
+    | AgentSwitched
+    | MessageStarted
+    | TextDelta
+    | MessageCompleted
+    | ToolCallStarted
+    | ToolCallCompleted
+    | RunCompleted
+    | RunFailed
+    | RunCancelled
+    | SessionReady
+    | Error
+    | Pong,
+    Field(discriminator="type"),
+]
+server_event_adapter: TypeAdapter[ServerEvent] = TypeAdapter(ServerEvent)
+
+
+def events_json_schema() -> dict[str, Any]:
+    return server_event_adapter.json_schema(mode="serialization")

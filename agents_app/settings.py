@@ -1,0 +1,65 @@
+"""Service settings, read from the environment.
+
+The seed tutorial's names (API_KEY, FOLDER_ID, BASE_URL, MODEL_NAME) are kept unprefixed so its
+deploy commands keep working; everything of ours is prefixed AGENTS_ (or named in DESIGN §5).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Provider = Literal["offline", "yandex", "openai"]
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "agents.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    api_key: SecretStr | None = Field(default=None, validation_alias="API_KEY")
+    folder_id: str | None = Field(default=None, validation_alias="FOLDER_ID")
+    base_url: str | None = Field(default=None, validation_alias="BASE_URL")
+    model_name: str | None = Field(
+        default=None,
+        validation_alias="MODEL_NAME",
+        description="Overrides every agent's model (the seed's single-model knob).",
+    )
+
+    provider: Literal["auto", "offline", "yandex", "openai"] = Field(
+        default="auto", validation_alias="AGENTS_PROVIDER"
+    )
+    api: Literal["responses", "chat_completions"] = Field(
+        default="responses", validation_alias="AGENTS_API"
+    )
+    config_path: Path = Field(default=DEFAULT_CONFIG, validation_alias="AGENTS_CONFIG")
+    session_store: str = Field(default="memory", validation_alias="SESSION_STORE")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_format: Literal["json", "console"] = Field(default="json", validation_alias="LOG_FORMAT")
+
+    host: str = Field(default="127.0.0.1", validation_alias="AGENTS_HOST")
+    port: int = Field(default=8080, validation_alias="AGENTS_PORT")
+    max_frame_bytes: int = Field(default=32 * 1024, gt=0, validation_alias="AGENTS_MAX_FRAME_BYTES")
+    max_turns: int = Field(default=12, gt=0, validation_alias="AGENTS_MAX_TURNS")
+    tool_output_limit: int = Field(default=4000, gt=0, validation_alias="AGENTS_TOOL_OUTPUT_LIMIT")
+    # Seconds between offline-model words: visible typing by default, 0 in tests.
+    offline_pace_s: float = Field(default=0.04, ge=0, validation_alias="AGENTS_OFFLINE_PACE")
+    jokes_seed: int | None = Field(default=None, validation_alias="AGENTS_JOKES_SEED")
+    model_timeout_s: float = Field(default=60.0, gt=0, validation_alias="AGENTS_MODEL_TIMEOUT")
+    model_max_retries: int = Field(default=2, ge=0, validation_alias="AGENTS_MODEL_MAX_RETRIES")
+
+    @property
+    def resolved_provider(self) -> Provider:
+        if self.provider != "auto":
+            return self.provider
+        if self.api_key is not None and self.folder_id:
+            return "yandex"
+        if self.api_key is not None and self.base_url:
+            return "openai"
+        return "offline"
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line or an event."""
+        return [self.api_key.get_secret_value()] if self.api_key is not None else []

@@ -1,0 +1,1 @@
+"""From an SDK run to frames: translator → forwarder (coalesce, seq, encode) → sink."""

@@ -1,0 +1,197 @@
+"""SDK stream events → protocol events. Knows agents; knows nothing of transports."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from uuid import uuid4
+
+from agents import Agent, AgentUpdatedStreamEvent, Handoff, RawResponsesStreamEvent, StreamEvent
+from agents.items import ToolCallOutputItem
+from agents.stream_events import RunItemStreamEvent
+from openai.types.responses import (
+    ResponseCreatedEvent,
+    ResponseFunctionToolCall,
+    ResponseOutputItemDoneEvent,
+    ResponseOutputMessage,
+    ResponseTextDeltaEvent,
+)
+
+from agents_app.protocol.events import (
+    AgentSwitched,
+    MessageCompleted,
+    MessageStarted,
+    RunEvent,
+    RunIds,
+    TextDelta,
+    ToolCallCompleted,
+    ToolCallStarted,
+)
+
+AgentIdOf = Callable[[Agent[Any]], str]
+
+
+class _OpenCall:
+    __slots__ = ("agent", "started", "tool")
+
+    def __init__(self, agent: str, tool: str) -> None:
+        self.agent, self.tool, self.started = agent, tool, time.monotonic()
+
+
+class Translator:
+    """Turns one run's SDK events into protocol events, in order.
+
+    Messages are keyed by output index within the current model response, not by the
+    provider's item id: Chat Completions streams carry placeholder ids (`__fake_id__`).
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        conversation_id: str,
+        agent: Agent[Any],
+        agent_id_of: AgentIdOf,
+        tool_errors: Mapping[str, str],
+        output_limit: int,
+    ) -> None:
+        self._ids = RunIds(run_id=run_id, conversation_id=conversation_id)
+        self._agent = agent
+        self._agent_id_of = agent_id_of
+        self._tool_errors = tool_errors
+        self._output_limit = output_limit
+        self._messages: dict[int, str] = {}  # output_index → message_id (current response)
+        self._calls: dict[str, _OpenCall] = {}
+
+    @property
+    def agent_id(self) -> str:
+        return self._agent_id_of(self._agent)
+
+    def translate(self, event: StreamEvent) -> list[RunEvent]:
+        if isinstance(event, RawResponsesStreamEvent):
+            return self._raw(event.data)
+        if isinstance(event, AgentUpdatedStreamEvent):
+            return self._switch(event.new_agent)
+        if isinstance(event, RunItemStreamEvent) and isinstance(event.item, ToolCallOutputItem):
+            return self._tool_output(event.item)
+        return []
+
+    def _raw(self, data: Any) -> list[RunEvent]:
+        if isinstance(data, ResponseTextDeltaEvent):
+            if not data.delta:
+                return []
+            events: list[RunEvent] = []
+            message_id = self._messages.get(data.output_index)
+            if message_id is None:
+                message_id = self._open_message(data.output_index, events)
+            events.append(
+                TextDelta(**self._ids, message_id=message_id, agent=self.agent_id, delta=data.delta)
+            )
+            return events
+        if isinstance(data, ResponseOutputItemDoneEvent):
+            item = data.item
+            if isinstance(item, ResponseOutputMessage):
+                return self._message_done(data.output_index, item)
+            if isinstance(item, ResponseFunctionToolCall):
+                return self._call_started(item)
+            return []
+        if isinstance(data, ResponseCreatedEvent):
+            self._messages.clear()
+        return []
+
+    def _open_message(self, output_index: int, into: list[RunEvent]) -> str:
+        message_id = f"msg_{uuid4().hex[:16]}"
+        self._messages[output_index] = message_id
+        into.append(MessageStarted(**self._ids, message_id=message_id, agent=self.agent_id))
+        return message_id
+
+    def _message_done(self, output_index: int, item: ResponseOutputMessage) -> list[RunEvent]:
+        text = "".join(part.text for part in item.content if part.type == "output_text")
+        events: list[RunEvent] = []
+        message_id = self._messages.pop(output_index, None)
+        if message_id is None:
+            if not text:
+                return []
+            # A provider that sent the message whole, without deltas.
+            message_id = self._open_message(output_index, events)
+            self._messages.pop(output_index)
+            events.append(
+                TextDelta(**self._ids, message_id=message_id, agent=self.agent_id, delta=text)
+            )
+        events.append(
+            MessageCompleted(**self._ids, message_id=message_id, agent=self.agent_id, text=text)
+        )
+        return events
+
+    def _call_started(self, item: ResponseFunctionToolCall) -> list[RunEvent]:
+        if item.name in _handoff_tool_names(self._agent):
+            return []  # shown as agent.switched once the SDK performs it
+        self._calls[item.call_id] = _OpenCall(self.agent_id, item.name)
+        return [
+            ToolCallStarted(
+                **self._ids,
+                call_id=item.call_id,
+                agent=self.agent_id,
+                tool=item.name,
+                arguments=_parse_arguments(item.arguments),
+            )
+        ]
+
+    def _tool_output(self, item: ToolCallOutputItem) -> list[RunEvent]:
+        raw = item.raw_item
+        call_id = raw.get("call_id") if isinstance(raw, dict) else getattr(raw, "call_id", None)
+        if not isinstance(call_id, str):
+            return []
+        call = self._calls.pop(call_id, None)
+        if call is None:
+            return []  # a handoff's output, or a call we never announced
+        output = item.output if isinstance(item.output, str) else _to_text(item.output)
+        truncated = len(output) > self._output_limit
+        return [
+            ToolCallCompleted(
+                **self._ids,
+                call_id=call_id,
+                agent=call.agent,
+                tool=call.tool,
+                output=output[: self._output_limit] if truncated else output,
+                truncated=truncated,
+                error=self._tool_errors.get(call_id),
+                duration_ms=round((time.monotonic() - call.started) * 1000),
+            )
+        ]
+
+    def _switch(self, new_agent: Agent[Any]) -> list[RunEvent]:
+        if new_agent is self._agent:
+            return []  # the SDK announces the starting agent too
+        previous, self._agent = self._agent, new_agent
+        return [
+            AgentSwitched(
+                **self._ids,
+                from_agent=self._agent_id_of(previous),
+                to_agent=self._agent_id_of(new_agent),
+            )
+        ]
+
+
+def _handoff_tool_names(agent: Agent[Any]) -> set[str]:
+    return {
+        h.tool_name if isinstance(h, Handoff) else Handoff.default_tool_name(h)
+        for h in agent.handoffs
+    }
+
+
+def _parse_arguments(raw: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return {"_raw": raw}
+    return parsed if isinstance(parsed, dict) else {"_value": parsed}
+
+
+def _to_text(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)

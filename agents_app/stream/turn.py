@@ -1,0 +1,135 @@
+"""One turn: the user's text → an SDK streamed run → protocol events, ending exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from uuid import uuid4
+
+import structlog
+from agents import Runner, Session
+from agents.result import RunResultStreaming
+
+from agents_app.engine import Engine, TurnContext
+from agents_app.protocol.events import (
+    RunCancelled,
+    RunCompleted,
+    RunEvent,
+    RunFailed,
+    RunIds,
+    RunStarted,
+    TerminalEvent,
+    Usage,
+)
+from agents_app.stream.failures import classify
+from agents_app.stream.translator import Translator
+
+Emit = Callable[[RunEvent], None]
+log = structlog.get_logger("agents_app.turn")
+
+
+@dataclass(frozen=True)
+class Turn:
+    conversation_id: str
+    text: str
+    agent: str | None = None  # None: the graph's start agent
+    run_id: str = field(default_factory=lambda: f"run_{uuid4().hex}")
+
+
+async def run_turn(
+    turn: Turn,
+    *,
+    engine: Engine,
+    emit: Emit,
+    session: Session | None = None,
+    timeout_s: float | None = None,
+) -> TerminalEvent:
+    """Run the turn, emitting every event; the terminal event is emitted and returned.
+
+    Cancelling the task running this emits `run.cancelled` (the cancel message is the reason)
+    and re-raises, so callers' structured cancellation still works.
+    """
+    ids = RunIds(run_id=turn.run_id, conversation_id=turn.conversation_id)
+    with structlog.contextvars.bound_contextvars(
+        run_id=turn.run_id, conversation_id=turn.conversation_id
+    ):
+        started_at = time.monotonic()
+        agent = engine.graph.agent(turn.agent)
+        context = TurnContext()
+        translator = Translator(
+            **ids,
+            agent=agent,
+            agent_id_of=engine.graph.id_of,
+            tool_errors=context.tool_errors,
+            output_limit=engine.settings.tool_output_limit,
+        )
+        emit(RunStarted(**ids, agent=translator.agent_id, input=turn.text))
+        log.info("run.started", agent=translator.agent_id, chars=len(turn.text))
+        result: RunResultStreaming | None = None
+        terminal: TerminalEvent
+        try:
+            async with asyncio.timeout(timeout_s):
+                result = Runner.run_streamed(
+                    agent,
+                    turn.text,
+                    context=context,
+                    max_turns=engine.settings.max_turns,
+                    run_config=engine.run_config(),
+                    session=session,
+                )
+                async for event in result.stream_events():
+                    for out in translator.translate(event):
+                        emit(out)
+            terminal = RunCompleted(
+                **ids,
+                agent=engine.graph.id_of(result.last_agent),
+                final_output="" if result.final_output is None else str(result.final_output),
+                usage=_usage(result),
+                duration_ms=_ms_since(started_at),
+            )
+        except asyncio.CancelledError as exc:
+            reason = str(exc.args[0]) if exc.args else "cancelled"
+            terminal = RunCancelled(**ids, reason=reason)
+            emit(terminal)
+            log.info("run.cancelled", reason=reason, duration_ms=_ms_since(started_at))
+            raise
+        except Exception as exc:
+            failure = classify(exc)
+            terminal = RunFailed(
+                **ids, code=failure.code, message=failure.message, retryable=failure.retryable
+            )
+            log.warning(
+                "run.failed",
+                code=failure.code,
+                error=type(exc).__name__,
+                detail=str(exc)[:500],
+                exc_info=failure.code == "internal",
+            )
+        finally:
+            if result is not None and not result.is_complete:
+                result.cancel()
+        emit(terminal)
+        if isinstance(terminal, RunCompleted):
+            log.info(
+                "run.completed",
+                agent=terminal.agent,
+                duration_ms=terminal.duration_ms,
+                **terminal.usage.model_dump(),
+            )
+        return terminal
+
+
+def _usage(result: RunResultStreaming) -> Usage:
+    usage = result.context_wrapper.usage
+    return Usage(
+        requests=usage.requests,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+    )
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

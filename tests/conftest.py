@@ -1,0 +1,106 @@
+"""Shared fixtures: an offline engine, a live local server on 127.0.0.1, a WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+
+from agents_app.engine import Engine
+from agents_app.server.app import create_app
+from agents_app.settings import Settings
+
+JOKES_SEED = 1  # how_many_jokes() → 3 with this seed (checked in test_tools)
+
+
+def offline_settings(**overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "provider": "offline",
+        "offline_pace_s": 0.0,
+        "jokes_seed": JOKES_SEED,
+        "log_level": "WARNING",
+    }
+    return Settings(**(base | overrides))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return offline_settings()
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Engine:
+    return Engine.from_settings(settings)
+
+
+class LiveServer:
+    def __init__(self, server: uvicorn.Server) -> None:
+        self._server = server
+
+    @property
+    def url(self) -> str:
+        sock = self._server.servers[0].sockets[0]
+        host, port = sock.getsockname()[:2]
+        return f"ws://{host}:{port}/"
+
+    def connect(self, query: str = "") -> Any:
+        return connect(self.url + query, max_size=None, open_timeout=5)
+
+
+@contextlib.asynccontextmanager
+async def live_server(engine: Engine) -> AsyncIterator[LiveServer]:
+    config = uvicorn.Config(
+        create_app(engine),
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        ws_max_size=max(4 * engine.settings.max_frame_bytes, 1 << 20),
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield LiveServer(server)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def server(engine: Engine) -> AsyncIterator[LiveServer]:
+    async with live_server(engine) as live:
+        yield live
+
+
+async def recv_json(ws: ClientConnection, wait_s: float = 10) -> dict[str, Any]:
+    raw = await asyncio.wait_for(ws.recv(), wait_s)
+    data = json.loads(raw)
+    assert isinstance(data, dict)
+    return data
+
+
+async def recv_until(
+    ws: ClientConnection, stop: Callable[[dict[str, Any]], bool], wait_s: float = 10
+) -> list[dict[str, Any]]:
+    """Collect events up to and including the first one matching `stop`."""
+    events: list[dict[str, Any]] = []
+    async with asyncio.timeout(wait_s):
+        while True:
+            event = await recv_json(ws)
+            events.append(event)
+            if stop(event):
+                return events
+
+
+def is_terminal(event: dict[str, Any]) -> bool:
+    return event["type"] in {"run.completed", "run.failed", "run.cancelled"}
