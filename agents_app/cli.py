@@ -85,6 +85,7 @@ def chat(
     text: Annotated[str, typer.Argument(help="The message to send")],
     fmt: Annotated[ChatFormat, typer.Option("--format", "-f")] = ChatFormat.pretty,
     agent: Annotated[str | None, typer.Option(help="Start at this agent id")] = None,
+    log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr)")] = "WARNING",
 ) -> None:
     """Run one message and print its events."""
     from agents_app.protocol.encoders import ENCODERS
@@ -93,7 +94,7 @@ def chat(
     from agents_app.stream.forwarder import Forwarder
     from agents_app.stream.turn import Turn, run_turn
 
-    engine = _engine(_settings())
+    engine = _engine(_settings(log_level=log_level))
     if agent is not None and agent not in engine.graph.agents:
         typer.echo(f"unknown agent {agent!r}; known: {', '.join(engine.graph.agents)}", err=True)
         raise typer.Exit(2)

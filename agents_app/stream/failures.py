@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 
 import openai
@@ -58,6 +59,7 @@ def classify(exc: BaseException) -> Failure:
         )
     if isinstance(exc, ModelRefusalError):
         return Failure("model_error", "The model refused to answer.")
-    if isinstance(exc, ModelBehaviorError | openai.APIError):
+    # A JSONDecodeError escaping a run comes from the client parsing the provider's stream.
+    if isinstance(exc, ModelBehaviorError | openai.APIError | json.JSONDecodeError):
         return Failure("model_error", "The model sent a response we could not use.", True)
     return Failure("internal", "Something went wrong on our side.")
