@@ -215,3 +215,18 @@ async def test_tool_output_is_capped(srv: ScriptedOpenAIServer, tmp_path: Path) 
     events = await run(engine, "go")
     completed = next(e for e in events if e.type == "tool.call.completed")
     assert completed.truncated and len(completed.output) == 100
+
+
+async def test_websocket_conversation_keeps_history(srv: ScriptedOpenAIServer) -> None:
+    from tests.conftest import is_terminal, live_server, recv_json, recv_until
+
+    srv.enqueue(Reply([Text("Nice to meet you, Ada.")]), Reply([Text("You are Ada.")]))
+    engine = Engine.from_settings(remote_settings(srv))
+    async with live_server(engine) as live, live.connect() as ws:
+        await recv_json(ws)
+        for text in ("My name is Ada", "What is my name?"):
+            await ws.send(json.dumps({"type": "user.message", "text": text, "agent": "joker"}))
+            events = await recv_until(ws, is_terminal)
+            assert events[-1]["type"] == "run.completed"
+    second_input = json.dumps(srv.requests[1].body["input"])
+    assert "My name is Ada" in second_input and "Nice to meet you, Ada." in second_input

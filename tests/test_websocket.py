@@ -40,8 +40,17 @@ def assert_well_formed_run(events: list[dict[str, Any]]) -> None:
     assert sum(is_terminal(e) for e in run) == 1 and is_terminal(run[-1])
 
 
-async def test_joke_run_over_websocket(server: LiveServer) -> None:
-    async with server.connect() as ws:
+@pytest.fixture
+async def paced_server() -> Any:
+    # Paced like `serve`, only faster: deltas arrive one by one, and runs last long enough
+    # for a second frame to arrive mid-run.
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.01))
+    async with live_server(engine) as live:
+        yield live
+
+
+async def test_joke_run_over_websocket(paced_server: LiveServer) -> None:
+    async with paced_server.connect() as ws:
         hello = await ready(ws)
         assert hello["protocol"] == 1
         assert hello["start_agent"] == "triage"
@@ -127,14 +136,6 @@ async def test_bad_frames_get_errors_and_the_connection_stays_usable(
         assert_well_formed_run(await recv_until(ws, is_terminal))
 
 
-@pytest.fixture
-async def paced_server() -> Any:
-    # Slow enough that a run is still going when the next frame arrives.
-    engine = Engine.from_settings(offline_settings(offline_pace_s=0.05))
-    async with live_server(engine) as live:
-        yield live
-
-
 async def test_busy_while_a_run_is_going(paced_server: LiveServer) -> None:
     async with paced_server.connect() as ws:
         await ready(ws)
@@ -176,8 +177,8 @@ async def test_disconnect_mid_run_leaves_the_server_serving(paced_server: LiveSe
         assert await recv_json(ws) == {"type": "pong"}
 
 
-async def test_text_format_streams_raw_text_only(server: LiveServer) -> None:
-    async with server.connect("?format=text") as ws:
+async def test_text_format_streams_raw_text_only(paced_server: LiveServer) -> None:
+    async with paced_server.connect("?format=text") as ws:
         await ws.send(JOKE)
         frames: list[str] = []
         # Text mode has no terminal event (seed-compatible), so read until the stream idles.
