@@ -137,3 +137,36 @@ def schema_events() -> None:
     from agents_app.protocol.events import events_json_schema
 
     typer.echo(json.dumps(events_json_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def gateway(
+    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8081,
+    function: Annotated[Path | None, typer.Option(help="function.py to drive")] = None,
+    function_timeout: Annotated[float, typer.Option(help="Seconds per invocation")] = 60.0,
+) -> None:
+    """Emulate API Gateway WebSocket locally: every frame becomes a function.handler call."""
+    from agents_app.gateway.emulator import GatewayOptions
+    from agents_app.gateway.serve import DEFAULT_FUNCTION, load_handler, serve_gateway
+    from agents_app.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
+    handler = load_handler(function or DEFAULT_FUNCTION)
+    options = GatewayOptions(function_timeout_s=function_timeout)
+    asyncio.run(serve_gateway(handler, host=host, port=port, options=options))
+
+
+@app.command()
+def package(
+    output: Annotated[Path, typer.Option(help="Where to write the zip")] = Path("function.zip"),
+) -> None:
+    """Build a deterministic function.zip for `yc serverless function version create`."""
+    from agents_app.function_zip import build_function_zip
+
+    report = build_function_zip(output)
+    typer.echo(
+        f"{report.path}: {report.size / 1024:.1f} KiB, {report.files} files, "
+        f"{len(report.requirements)} pinned requirements"
+    )

@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     model_timeout_s: float = Field(default=60.0, gt=0, validation_alias="AGENTS_MODEL_TIMEOUT")
     model_max_retries: int = Field(default=2, ge=0, validation_alias="AGENTS_MODEL_MAX_RETRIES")
 
+    # The Cloud Function path (function.py).
+    connections_endpoint: str = Field(
+        default="apigateway-connections.api.cloud.yandex.net:443",
+        validation_alias="AGENTS_CONNECTIONS_ENDPOINT",
+    )
+    connections_insecure: bool = Field(
+        default=False,
+        validation_alias="AGENTS_CONNECTIONS_INSECURE",
+        description="Plain-text gRPC, for the local gateway emulator only.",
+    )
+    output_format: Literal["json", "text"] = Field(
+        default="json", validation_alias="AGENTS_OUTPUT_FORMAT"
+    )
+    # Time kept back from the platform's deadline to deliver run.failed{timeout} and drain.
+    deadline_margin_s: float = Field(default=3.0, ge=0, validation_alias="AGENTS_DEADLINE_MARGIN")
+
     @property
     def resolved_provider(self) -> Provider:
         if self.provider != "auto":

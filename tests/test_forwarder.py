@@ -84,3 +84,33 @@ async def test_encoder_skipping_events_consumes_no_frames() -> None:
     forwarder.put(MessageCompleted(**IDS, message_id="m1", agent="a", text="hello "))
     await forwarder.aclose()
     assert sink.frames == ["hello "]
+
+
+def test_fit_splits_big_deltas_and_shrinks_other_events() -> None:
+    from agents_app.stream.limits import fit
+
+    limit = 32 * 1024
+    text = "ъ" * 40_000 + "x" * 30_000  # ~110 KB of UTF-8
+    pieces = fit(delta(text), limit)
+    assert "".join(p.delta for p in pieces if isinstance(p, TextDelta)) == text
+    assert all(len(encode_json(p).encode()) <= limit for p in pieces)
+
+    done = MessageCompleted(**IDS, message_id="m1", agent="a", text=text)
+    [shrunk] = fit(done, limit)
+    frame = encode_json(shrunk)
+    assert len(frame.encode()) <= limit and json.loads(frame)["text"].endswith("…")
+    small = delta("small")
+    assert fit(small, limit) == [small]
+
+
+async def test_forwarder_keeps_frames_under_the_limit_with_gap_free_seq() -> None:
+    sink = SlowSink(0)
+    forwarder = Forwarder(sink, encode_json, max_frame_bytes=4096).start()
+    forwarder.put(RunStarted(**IDS, agent="a", input="hi"))
+    for _ in range(50):
+        forwarder.put(delta("y" * 500))
+    await forwarder.aclose()
+    events = [json.loads(frame) for frame in sink.frames]
+    assert all(len(frame.encode()) <= 4096 for frame in sink.frames)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert sum(len(e.get("delta", "")) for e in events) == 25_000

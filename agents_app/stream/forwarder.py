@@ -16,6 +16,7 @@ import structlog
 from agents_app.protocol.encoders import Encoder
 from agents_app.protocol.events import Event, RunEvent, TextDelta
 from agents_app.sinks import Sink, SinkClosed
+from agents_app.stream.limits import fit
 
 log = structlog.get_logger("agents_app.forwarder")
 
@@ -53,9 +54,11 @@ class Forwarder:
         encoder: Encoder,
         *,
         on_sink_closed: Callable[[], None] | None = None,
+        max_frame_bytes: int | None = None,
     ) -> None:
         self._sink = sink
         self._encode = encoder
+        self._max_frame_bytes = max_frame_bytes
         self._on_sink_closed = on_sink_closed
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._seq: dict[str, int] = {}
@@ -103,6 +106,13 @@ class Forwarder:
                 return
 
     async def _send(self, event: Event) -> None:
+        if self._max_frame_bytes is None:
+            await self._send_one(event)
+            return
+        for piece in fit(event, self._max_frame_bytes):
+            await self._send_one(piece)
+
+    async def _send_one(self, event: Event) -> None:
         if isinstance(event, RunEvent):
             event.seq = self._seq[event.run_id] = self._seq.get(event.run_id, 0) + 1
         frame = self._encode(event)

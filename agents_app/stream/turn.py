@@ -23,11 +23,12 @@ from agents_app.protocol.events import (
     TerminalEvent,
     Usage,
 )
-from agents_app.stream.failures import classify
+from agents_app.stream.failures import Failure, classify
 from agents_app.stream.translator import Translator
 
 Emit = Callable[[RunEvent], None]
 log = structlog.get_logger("agents_app.turn")
+OUT_OF_TIME = Failure("timeout", "The run reached its time limit before finishing.", retryable=True)
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,9 @@ async def run_turn(
         log.info("run.started", agent=translator.agent_id, chars=len(turn.text))
         result: RunResultStreaming | None = None
         terminal: TerminalEvent
+        deadline = asyncio.timeout(timeout_s)
         try:
-            async with asyncio.timeout(timeout_s):
+            async with deadline:
                 result = Runner.run_streamed(
                     agent,
                     turn.text,
@@ -96,7 +98,8 @@ async def run_turn(
             log.info("run.cancelled", reason=reason, duration_ms=_ms_since(started_at))
             raise
         except Exception as exc:
-            failure = classify(exc)
+            expired = isinstance(exc, TimeoutError) and deadline.expired()
+            failure = OUT_OF_TIME if expired else classify(exc)
             terminal = RunFailed(
                 **ids, code=failure.code, message=failure.message, retryable=failure.retryable
             )

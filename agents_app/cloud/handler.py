@@ -1,0 +1,70 @@
+"""`handler(event, context)` for Yandex Cloud Functions: parse, hand over, answer the platform.
+
+Never raises: every failure becomes an HTTP answer for the platform and, where the
+connection is known, a typed `error` event for the client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from agents_app.cloud.gateway_event import BadEvent, parse_gateway_event
+
+log = structlog.get_logger("agents_app.cloud")
+
+
+def handle(event: Any, context: Any) -> dict[str, Any]:
+    try:
+        parsed = parse_gateway_event(event)
+    except BadEvent as bad:
+        log.warning("gateway.bad_event", reason=bad.message, connection_id=bad.connection_id)
+        return _answer(400, {"type": "error", "code": "bad_request", "message": bad.message})
+    if parsed.type == "CONNECT":
+        return _answer(200)
+    with structlog.contextvars.bound_contextvars(
+        connection_id=parsed.connection_id, request_id=getattr(context, "request_id", None)
+    ):
+        try:
+            return _invoke(parsed, context)
+        except Exception:
+            log.exception("function.crashed")
+            return _answer(500, {"type": "error", "code": "bad_request", "message": "internal"})
+
+
+def _invoke(parsed: Any, context: Any) -> dict[str, Any]:
+    # Heavy imports (openai-agents, gRPC) happen here, on the first message, not at import.
+    from agents_app.cloud.credentials import token_from_context
+    from agents_app.cloud.invocation import handle_disconnect, handle_message
+    from agents_app.cloud.runtime import get_runtime
+
+    runtime = get_runtime()
+    if parsed.type == "DISCONNECT":
+        runtime.submit(handle_disconnect(runtime, parsed.connection_id)).result(timeout=30)
+        return _answer(200)
+    deadline_s = _remaining_s(context)
+    status = runtime.submit(
+        handle_message(runtime, parsed, deadline_s=deadline_s, token=token_from_context(context))
+    ).result(timeout=None if deadline_s is None else deadline_s + 1)
+    return _answer(status)
+
+
+def _remaining_s(context: Any) -> float | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    try:
+        return max(0.0, float(remaining()) / 1000)
+    except (TypeError, ValueError):
+        return None
+
+
+def _answer(status: int, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"statusCode": status}
+    if body is not None:
+        answer["headers"] = {"Content-Type": "application/json"}
+        answer["body"] = json.dumps(body, ensure_ascii=False)
+    return answer

@@ -1,0 +1,156 @@
+"""What a function instance keeps between invocations: an event loop, the engine, one channel.
+
+The platform calls `handler` synchronously, possibly from several threads at once (the
+gateway emulator does; so can an instance with concurrency > 1). All async work runs on one
+background loop, so the gRPC channel, HTTP pools and running runs outlive an invocation and
+a DISCONNECT can cancel a run that another invocation started on this instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import OrderedDict
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import structlog
+
+from agents_app.settings import Settings
+
+if TYPE_CHECKING:
+    from agents import SQLiteSession
+    from yandex.cloud.serverless.apigateway.websocket.v1.connection_service_pb2_grpc import (
+        ConnectionServiceStub,
+    )
+
+    from agents_app.cloud.credentials import TokenSource
+    from agents_app.engine import Engine
+
+T = TypeVar("T")
+log = structlog.get_logger("agents_app.cloud")
+MAX_REMEMBERED = 512  # conversations kept in memory per instance (persistent stores: later)
+
+
+class FunctionRuntime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runs: dict[str, asyncio.Task[Any]] = {}
+        self.sessions: OrderedDict[str, SQLiteSession] = OrderedDict()
+        self.greeted: OrderedDict[str, None] = OrderedDict()
+        self._engine: Engine | None = None
+        self._stub: ConnectionServiceStub | None = None
+        self._channel: Any = None
+        self._tokens: TokenSource | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="function-runtime", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from agents_app.engine import Engine
+
+            self._engine = Engine.from_settings(self.settings)
+            log.info("engine.ready", model=self._engine.backend.kind, api=self._engine.backend.api)
+        return self._engine
+
+    @property
+    def tokens(self) -> TokenSource:
+        if self._tokens is None:
+            from agents_app.cloud.credentials import TokenSource
+
+            self._tokens = TokenSource()
+        return self._tokens
+
+    @property
+    def stub(self) -> ConnectionServiceStub:
+        """One channel for the instance's life: reused across deltas and invocations."""
+        if self._stub is None:
+            import grpc
+            from yandex.cloud.serverless.apigateway.websocket.v1.connection_service_pb2_grpc import (  # noqa: E501
+                ConnectionServiceStub,
+            )
+
+            target = self.settings.connections_endpoint
+            if self.settings.connections_insecure:
+                self._channel = grpc.aio.insecure_channel(target)
+            else:
+                self._channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
+            self._stub = ConnectionServiceStub(self._channel)
+        return self._stub
+
+    def session(self, conversation_id: str) -> SQLiteSession:
+        from agents import SQLiteSession
+
+        session = self.sessions.pop(conversation_id, None) or SQLiteSession(conversation_id)
+        self.sessions[conversation_id] = session
+        while len(self.sessions) > MAX_REMEMBERED:
+            _, oldest = self.sessions.popitem(last=False)
+            oldest.close()
+        return session
+
+    def first_contact(self, connection_id: str) -> bool:
+        """True once per connection on this instance: when to send session.ready."""
+        if connection_id in self.greeted:
+            return False
+        self.greeted[connection_id] = None
+        while len(self.greeted) > MAX_REMEMBERED:
+            self.greeted.popitem(last=False)
+        return True
+
+    def forget(self, connection_id: str) -> None:
+        self.greeted.pop(connection_id, None)
+        session = self.sessions.pop(connection_id, None)
+        if session is not None:
+            session.close()
+
+    def close(self) -> None:
+        async def shutdown() -> None:
+            for task in list(self.runs.values()):
+                task.cancel("instance shutting down")
+            await asyncio.gather(*self.runs.values(), return_exceptions=True)
+            if self._channel is not None:
+                await self._channel.close()
+            if self._engine is not None:
+                await self._engine.aclose()
+
+        with contextlib.suppress(Exception):
+            self.submit(shutdown()).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+
+_runtime: FunctionRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> FunctionRuntime:
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            from agents_app.logs import configure_logging
+
+            settings = Settings()
+            configure_logging(
+                level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets()
+            )
+            _runtime = FunctionRuntime(settings)
+        return _runtime
+
+
+def reset_runtime() -> None:
+    """Drop the instance state (tests, and the emulator when settings change)."""
+    global _runtime
+    with _runtime_lock:
+        runtime, _runtime = _runtime, None
+    if runtime is not None:
+        runtime.close()

@@ -1,0 +1,1 @@
+"""A local API Gateway WebSocket emulator: drives `function.handler` exactly as deployed."""

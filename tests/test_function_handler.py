@@ -1,0 +1,75 @@
+"""function.handler on its own: bad events never raise, and importing it stays cheap."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents_app.cloud.gateway_event import BadEvent, parse_gateway_event
+from agents_app.gateway.serve import load_handler
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def event(event_type: str = "MESSAGE", **overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "requestContext": {"connectionId": "c0nn3ct10n1d", "eventType": event_type},
+        "headers": {"User-Agent": "wscat"},
+        "body": "hello",
+        "isBase64Encoded": False,
+    }
+    return base | overrides
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        None,
+        "not an event",
+        {},
+        {"requestContext": "nope"},
+        {"requestContext": {"eventType": "MESSAGE"}},
+        {"requestContext": {"connectionId": "", "eventType": "MESSAGE"}},
+        event(requestContext={"connectionId": "c", "eventType": "SHOUT"}),
+        event(body=42),
+        event(body="%%%not base64", isBase64Encoded=True),
+    ],
+)
+def test_bad_events_get_a_400_json_answer(bad: Any) -> None:
+    handler = load_handler()
+    answer = handler(bad, None)
+    assert answer["statusCode"] == 400
+    body = json.loads(answer["body"])
+    assert body["type"] == "error" and body["code"] == "bad_request" and body["message"]
+
+
+def test_connect_is_accepted_without_loading_the_engine() -> None:
+    assert load_handler()(event("CONNECT", body=None), None) == {"statusCode": 200}
+
+
+def test_event_parsing() -> None:
+    parsed = parse_gateway_event(
+        event(body=base64.b64encode(b"\x00\x01").decode(), isBase64Encoded=True)
+    )
+    assert parsed.body == b"\x00\x01" and parsed.headers == {"user-agent": "wscat"}
+    with pytest.raises(BadEvent) as info:
+        parse_gateway_event(event(body=[]))
+    assert info.value.connection_id == "c0nn3ct10n1d"
+
+
+def test_import_function_loads_nothing_heavy() -> None:
+    probe = (
+        "import sys, time; t = time.perf_counter(); import function; "
+        "heavy = [m for m in ('agents', 'openai', 'grpc', 'yandexcloud', 'httpx') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout
