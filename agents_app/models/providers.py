@@ -58,7 +58,12 @@ def build_backend(settings: Settings) -> ModelBackend:
         if not settings.folder_id:
             raise ValueError("AGENTS_PROVIDER=yandex needs FOLDER_ID")
         default_url = YANDEX_RESPONSES_URL if use_responses else YANDEX_CHAT_URL
-        client = _client(settings, settings.base_url or default_url, project=settings.folder_id)
+        base_url = settings.base_url or default_url
+        if use_responses and base_url.rstrip("/") == YANDEX_CHAT_URL:
+            # The tutorial's deploy command sets BASE_URL to the Chat Completions host while
+            # its code calls the Responses API on its own host; keep those commands working.
+            base_url = YANDEX_RESPONSES_URL
+        client = _client(settings, base_url, project=settings.folder_id)
         inner = OpenAIProvider(openai_client=client, use_responses=use_responses)
         provider = YandexModelProvider(inner, settings.folder_id)
     else:
