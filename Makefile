@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck lock clean
+.PHONY: run test lint typecheck lock clean system-deps node-deps bench
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,31 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# System packages the tests use (Debian; CI runs as root). Nothing happens when present.
+system-deps:
+	@command -v redis-server >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+# The official AG-UI client that tests drive POST /ag-ui with (pinned in package-lock.json).
+NODE_DIR   := tests/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+# Without npm the AG-UI client tests skip on a developer's machine; in CI they must run.
+node-deps:
+	@if command -v npm >/dev/null; then $(MAKE) -s --no-print-directory $(NODE_STAMP); \
+	elif [ -n "$$CI" ]; then echo "npm is required in CI" >&2; exit 1; \
+	else echo "npm not found: the AG-UI client tests will be skipped" >&2; fi
+
+test: system-deps node-deps lint typecheck
 	$(BIN)/python -m pytest
+
+# Speed against the seed loop and the goals (a few minutes; loopback only): bench/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 # Re-resolve the pins after changing pyproject dependencies.
 lock:

@@ -1,4 +1,4 @@
-"""`agents-app`: serve, chat, validate, schema."""
+"""`agents-app`: serve, chat, validate, graph, eval-routing, schema."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from agents_app.authoring.cli import authoring_app, schema_files_app
 from agents_app.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,12 +20,16 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 schema_app = typer.Typer(no_args_is_help=True, help="Print JSON Schemas of the contracts.")
 app.add_typer(schema_app, name="schema")
+# validate, graph, eval-routing; schema config / routing-examples
+app.add_typer(authoring_app)
+schema_app.add_typer(schema_files_app)
 
 
 class ChatFormat(StrEnum):
     json = "json"
     text = "text"
     pretty = "pretty"
+    ag_ui = "ag-ui"  # AG-UI protocol events, one JSON object a line
 
 
 def _settings(**overrides: object) -> Settings:
@@ -50,6 +55,9 @@ def _engine(settings: Settings) -> Engine:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [AGENTS_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="Port [AGENTS_PORT]")] = None,
+    reload: Annotated[
+        bool, typer.Option(help="Watch config/ and swap in each valid edit for new runs")
+    ] = False,
 ) -> None:
     """Serve the event protocol over WebSocket (ws://HOST:PORT/)."""
     import structlog
@@ -71,12 +79,15 @@ def serve(
         else None,
     )
     uvicorn.run(
-        create_app(engine),
+        create_app(engine, reload_config=reload),
         host=settings.host,
         port=settings.port,
         log_config=None,
         # Above our own frame limit, so oversized frames get a typed error, not a closed socket.
         ws_max_size=max(4 * settings.max_frame_bytes, 1 << 20),
+        # permessage-deflate keeps ~46 KiB of zlib state per connection and deflates every
+        # small delta frame (bench/README.md: load, overhead); our frames gain little from it.
+        ws_per_message_deflate=False,
     )
 
 
@@ -88,7 +99,7 @@ def chat(
     log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr)")] = "WARNING",
 ) -> None:
     """Run one message and print its events."""
-    from agents_app.protocol.encoders import ENCODERS
+    from agents_app.protocol.encoders import new_encoder
     from agents_app.protocol.events import RunCompleted
     from agents_app.sinks.stdout import StreamSink
     from agents_app.stream.forwarder import Forwarder
@@ -100,8 +111,10 @@ def chat(
         raise typer.Exit(2)
 
     async def main() -> bool:
-        sink = StreamSink(sys.stdout, line_per_frame=fmt is ChatFormat.json)
-        forwarder = Forwarder(sink, ENCODERS[fmt.value]).start()
+        line_per_frame = fmt in (ChatFormat.json, ChatFormat.ag_ui)
+        sink = StreamSink(sys.stdout, line_per_frame=line_per_frame)
+        encoder = new_encoder(fmt.value, model=engine.model_info)
+        forwarder = Forwarder(sink, encoder).start()
         try:
             turn = Turn(conversation_id="cli", text=text, agent=agent)
             terminal = await run_turn(turn, engine=engine, emit=forwarder.put)
@@ -112,23 +125,6 @@ def chat(
 
     if not asyncio.run(main()):
         raise typer.Exit(1)
-
-
-@app.command()
-def validate(
-    path: Annotated[Path | None, typer.Argument(help="agents.yaml [AGENTS_CONFIG]")] = None,
-) -> None:
-    """Check agents.yaml; print file:line:column errors and exit non-zero on any."""
-    from agents_app.config import ConfigError, load_config
-    from tools.registry import tool_names
-
-    target = path or _settings().config_path
-    try:
-        config = load_config(target, tool_names=tool_names())
-    except ConfigError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"{target}: ok ({len(config.agents)} agents, start: {config.start})")
 
 
 @schema_app.command("events")

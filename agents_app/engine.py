@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents import ModelSettings, RunConfig, set_tracing_disabled
+from agents import (
+    FunctionTool,
+    ModelSettings,
+    RunConfig,
+    RunContextWrapper,
+    set_tracing_disabled,
+)
 from agents.run_config import ToolErrorFormatterArgs
+from agents.tool_context import ToolContext
 
 from agents_app.config import load_config
 from agents_app.graph import Graph, build_graph
+from agents_app.memory.history import bounded_history
+from agents_app.memory.store import ConversationStore, open_store
 from agents_app.models.providers import ModelBackend, build_backend
 from agents_app.protocol.events import ModelInfo, SessionReady
 from agents_app.settings import Settings
 from tools import jokes
+from tools.errors import ToolFailure
 from tools.registry import get_tool, tool_names
+from tools.web import client as web_client
 
 
 @dataclass
@@ -22,30 +34,80 @@ class TurnContext:
     """The SDK run context of one turn: what the translator learns from the SDK's callbacks."""
 
     tool_errors: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()  # scrubbed from error texts before they reach an event
+
+    def record_tool_error(self, call_id: str, detail: str) -> None:
+        for secret in self.secrets:
+            detail = detail.replace(secret, "***")
+        self.tool_errors[call_id] = detail
 
 
 def _record_tool_error(args: ToolErrorFormatterArgs[Any]) -> str | None:
     context = args.run_context.context
     if isinstance(context, TurnContext):
         detail = str(args.error) if args.error else args.default_message
-        context.tool_errors[args.call_id] = detail or args.kind
-    return None  # the SDK's own message is what the model reads
+        context.record_tool_error(args.call_id, detail or args.kind)
+    if isinstance(args.error, ToolFailure):
+        # A tool's own failure text is written for the model: it reads why, and can adapt.
+        return f"Error: {args.error}"
+    return None  # anything else: the SDK's generic message, which leaks no internals
 
 
-@dataclass(frozen=True)
+def _record_tool_timeout(context: RunContextWrapper[Any], error: Exception) -> str:
+    if isinstance(context, ToolContext) and isinstance(context.context, TurnContext):
+        context.context.record_tool_error(context.tool_call_id, str(error))
+    return str(error)  # what the model reads, as the SDK would say it
+
+
+def observed(tool: FunctionTool) -> FunctionTool:
+    """`tool`, reporting its timeouts to the run (the SDK's formatter sees only raises)."""
+    if tool.timeout_error_function is not None:
+        return tool
+    copied = copy.copy(tool)  # the registry's tool stays untouched
+    copied.timeout_error_function = _record_tool_timeout
+    return copied
+
+
+def load_graph(settings: Settings) -> Graph:
+    """Load ``settings.config_path`` and build its graph; ``ConfigError`` if it is broken."""
+    config = load_config(settings.config_path, tool_names=tool_names())
+    return build_graph(
+        config, get_tool=lambda name: observed(get_tool(name)), model_override=settings.model_name
+    )
+
+
+@dataclass(eq=False)
 class Engine:
     settings: Settings
+    # Replaced whole by `swap_graph` (config hot reload), never mutated. A run reads it once
+    # at its start and keeps that graph to the end, so a reload only affects new runs.
     graph: Graph
     backend: ModelBackend
+    _store: ConversationStore | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
         # The SDK would otherwise try to export traces to OpenAI, slowly and offline.
         set_tracing_disabled(True)
         jokes.seed(settings.jokes_seed)
-        config = load_config(settings.config_path, tool_names=tool_names())
-        graph = build_graph(config, get_tool=get_tool, model_override=settings.model_name)
-        return cls(settings=settings, graph=graph, backend=build_backend(settings))
+        return cls(settings=settings, graph=load_graph(settings), backend=build_backend(settings))
+
+    @property
+    def store(self) -> ConversationStore:
+        """Conversation memory, opened on first use (a CONNECT or a bad frame never needs it)."""
+        if self._store is None:
+            settings = self.settings
+            self._store = open_store(
+                settings.session_store,
+                ttl_s=settings.session_ttl_s,
+                lock_ttl_s=settings.run_lock_ttl_s,
+                default_dir=settings.data_dir,
+            )
+        return self._store
+
+    def swap_graph(self, graph: Graph) -> None:
+        """Serve ``graph`` to runs that start from now on (one reference assignment: atomic)."""
+        self.graph = graph
 
     def run_config(self) -> RunConfig:
         return RunConfig(
@@ -55,6 +117,10 @@ class Engine:
             else None,
             tracing_disabled=True,
             tool_error_formatter=_record_tool_error,
+            # A model that calls a tool it does not have reads an error and tries again,
+            # instead of failing the whole run.
+            tool_not_found_behavior="return_error_to_model",
+            session_input_callback=bounded_history(self.settings.history_items),
             workflow_name="agents-app",
         )
 
@@ -74,3 +140,6 @@ class Engine:
 
     async def aclose(self) -> None:
         await self.backend.provider.aclose()
+        if self._store is not None:
+            await self._store.aclose()
+        await web_client.aclose()

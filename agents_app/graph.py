@@ -19,6 +19,11 @@ class Graph:
     infos: list[AgentInfo]
     start: str
     _ids: dict[int, str]  # id(Agent) → agent id; Agent.name is the display name
+    config: AgentsConfig  # what it was built from (the graph view draws it)
+
+    @property
+    def resume(self) -> str:
+        return self.config.resume
 
     def id_of(self, agent: Agent[Any]) -> str:
         return self._ids.get(id(agent), agent.name)
@@ -61,4 +66,5 @@ def build_graph(
         ],
         start=config.start,
         _ids={id(agent): agent_id for agent_id, agent in agents.items()},
+        config=config,
     )

@@ -35,7 +35,21 @@ class Settings(BaseSettings):
         default="responses", validation_alias="AGENTS_API"
     )
     config_path: Path = Field(default=DEFAULT_CONFIG, validation_alias="AGENTS_CONFIG")
-    session_store: str = Field(default="memory", validation_alias="SESSION_STORE")
+    # Conversation memory: sqlite:// (a file under AGENTS_DATA_DIR), sqlite:///path.db,
+    # or redis://host:6379/0 for serverless and several instances.
+    session_store: str = Field(default="sqlite://", validation_alias="SESSION_STORE")
+    data_dir: Path = Field(default=Path(".data"), validation_alias="AGENTS_DATA_DIR")
+    session_ttl_s: int = Field(default=7 * 24 * 3600, gt=0, validation_alias="AGENTS_SESSION_TTL")
+    run_lock_ttl_s: float = Field(default=30.0, gt=0, validation_alias="AGENTS_RUN_LOCK_TTL")
+    history_items: int = Field(default=100, gt=0, validation_alias="AGENTS_HISTORY_ITEMS")
+
+    # Access and abuse limits.
+    auth_token: SecretStr | None = Field(default=None, validation_alias="AGENTS_AUTH_TOKEN")
+    rate_limit_per_minute: float = Field(default=30, gt=0, validation_alias="AGENTS_RATE_LIMIT")
+    rate_limit_burst: int = Field(default=10, gt=0, validation_alias="AGENTS_RATE_BURST")
+    max_connections_per_client: int = Field(
+        default=20, gt=0, validation_alias="AGENTS_MAX_CONNECTIONS_PER_CLIENT"
+    )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_format: Literal["json", "console"] = Field(default="json", validation_alias="LOG_FORMAT")
 
@@ -60,7 +74,7 @@ class Settings(BaseSettings):
         validation_alias="AGENTS_CONNECTIONS_INSECURE",
         description="Plain-text gRPC, for the local gateway emulator only.",
     )
-    output_format: Literal["json", "text"] = Field(
+    output_format: Literal["json", "text", "ag-ui"] = Field(
         default="json", validation_alias="AGENTS_OUTPUT_FORMAT"
     )
     # Time kept back from the platform's deadline to deliver run.failed{timeout} and drain.
@@ -78,4 +92,4 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or an event."""
-        return [self.api_key.get_secret_value()] if self.api_key is not None else []
+        return [s.get_secret_value() for s in (self.api_key, self.auth_token) if s is not None]

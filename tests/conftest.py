@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,18 +17,33 @@ from websockets.asyncio.client import ClientConnection, connect
 from agents_app.engine import Engine
 from agents_app.server.app import create_app
 from agents_app.settings import Settings
+from tests.web_fakes import fake_web_settings, runtime_for
+from tools.web import client as web_client
 
 JOKES_SEED = 1  # how_many_jokes() → 3 with this seed (checked in test_tools)
 
 
 def offline_settings(**overrides: Any) -> Settings:
     base: dict[str, Any] = {
+        # Each engine its own conversation store, so tests never share memory.
+        "data_dir": Path(tempfile.mkdtemp(prefix="agents-app-test-")),
         "provider": "offline",
         "offline_pace_s": 0.0,
         "jokes_seed": JOKES_SEED,
         "log_level": "WARNING",
     }
     return Settings(**(base | overrides))
+
+
+@pytest.fixture(autouse=True)
+def _no_real_web() -> Iterator[None]:
+    """No test reaches the real web: names never resolve and only 127.0.0.1 can be dialled.
+
+    Tests of the web tools install their own runtime (pointing at a fake web on 127.0.0.1).
+    """
+    previous = web_client.configure(runtime_for(fake_web_settings())[0])
+    yield
+    web_client.configure(previous)
 
 
 @pytest.fixture
@@ -104,3 +121,13 @@ async def recv_until(
 
 def is_terminal(event: dict[str, Any]) -> bool:
     return event["type"] in {"run.completed", "run.failed", "run.cancelled"}
+
+
+@pytest.fixture
+def redis_server() -> Any:
+    from tests.redis_server import RedisServer
+
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()

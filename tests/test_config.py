@@ -20,9 +20,11 @@ from agents_app.config import (
 )
 from agents_app.config.errors import did_you_mean
 from agents_app.config.placeholders import BraceError, Placeholder, scan
+from tools.registry import tool_names
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "agents.yaml"
 TOOLS = frozenset({"how_many_jokes"})
+SHIPPED_TOOLS = tool_names()  # the real registry: the shipped config must load against it
 
 
 def write(tmp_path: Path, yaml: str, files: dict[str, str] | None = None) -> Path:
@@ -45,7 +47,7 @@ def issues_of(path: Path, tool_names: frozenset[str] = TOOLS) -> list[str]:
 
 
 def test_shipped_config_loads() -> None:
-    config = load_config(SHIPPED, tool_names=TOOLS)
+    config = load_config(SHIPPED, tool_names=SHIPPED_TOOLS)
 
     assert config.source == SHIPPED
     assert config.start == "triage"
@@ -53,7 +55,7 @@ def test_shipped_config_loads() -> None:
     assert config.agents["triage"].handoffs == ("joker", "researcher")
     assert config.agents["joker"].tools == ("how_many_jokes",)
     assert config.agents["joker"].handoffs == ("triage",)
-    assert config.agents["researcher"].tools == ()
+    assert config.agents["researcher"].tools == ("web_search", "fetch_url")
     assert config.agents["researcher"].handoffs == ("triage",)
     service_name = config.vars["service_name"]
     for agent_id in config.agents:
@@ -66,7 +68,7 @@ def test_shipped_config_loads() -> None:
 
 
 def test_shipped_descriptions_carry_routing_keywords_in_both_languages() -> None:
-    agents = load_config(SHIPPED, tool_names=TOOLS).agents
+    agents = load_config(SHIPPED, tool_names=SHIPPED_TOOLS).agents
     joker, researcher = agents["joker"].description, agents["researcher"].description
     for word in ("joke", "funny", "шутки", "анекдот", "пошутить"):
         assert word in joker

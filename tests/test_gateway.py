@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +21,9 @@ JOKE = "Tell me a joke about programming"
 
 
 @pytest.fixture
-def function_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def function_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     env = {
+        "AGENTS_DATA_DIR": str(tmp_path),
         "AGENTS_PROVIDER": "offline",
         "AGENTS_OFFLINE_PACE": "0.01",
         "AGENTS_JOKES_SEED": str(JOKES_SEED),
@@ -122,10 +124,11 @@ async def test_busy_and_cancel_from_another_invocation(gateway: RunningGateway) 
     async with connect(gateway) as ws:
         await ws.send(JOKE)
         await recv_until(ws, lambda e: e["type"] == "text.delta")
-        await ws.send("another")
-        await ws.send('{"type":"run.cancel"}')
+        await ws.send("another")  # a second invocation, while the first still streams
+        busy = await recv_until(ws, lambda e: e["type"] == "error")
+        assert busy[-1]["code"] == "busy"
+        await ws.send('{"type":"run.cancel"}')  # a third invocation stops the first
         events = await recv_until(ws, is_terminal)
-    assert [e["code"] for e in events if e["type"] == "error"] == ["busy"]
     assert events[-1]["type"] == "run.cancelled"
     assert events[-1]["reason"] == "cancelled by client"
 

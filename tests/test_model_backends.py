@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ def remote_settings(srv: ScriptedOpenAIServer, **overrides: Any) -> Settings:
         "jokes_seed": JOKES_SEED,
         "model_max_retries": 0,
         "model_timeout_s": 5.0,
+        "data_dir": Path(tempfile.mkdtemp(prefix="agents-app-test-")),
     }
     return Settings(**(base | overrides))
 

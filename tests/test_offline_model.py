@@ -176,6 +176,39 @@ async def test_tool_outputs_are_quoted_and_urls_come_from_earlier_results() -> N
     assert run.output.startswith("Here is what I found")
     assert "Paris is the capital of France" in run.output
     assert "Page https://example.org/paris" in run.output
+    assert run.output.endswith("Sources: https://example.org/paris")  # the URL it read
+
+
+@function_tool
+def broken_search(query: str) -> str:
+    """Search the web (the web is down)."""
+    raise RuntimeError("network unreachable")
+
+
+@function_tool
+def broken_fetch(url: str) -> str:
+    """Fetch a page (it always fails)."""
+    raise RuntimeError("page refused")
+
+
+async def test_failing_tools_are_reported_politely_and_stop_the_chain() -> None:
+    graph = build_graph(researcher_tools=[broken_search, fetch_url])
+    english = await run_streamed("What is the capital of France?", graph)
+    assert english.agent == "Researcher"
+    assert english.tools_called == ["broken_search"]  # nothing to fetch after a failed search
+    assert english.output.startswith("I am sorry, I cannot look this up right now")
+    assert "broken_search" in english.output and "try again" in english.output
+    russian = await run_streamed("Кто такой Пушкин?", build_graph(researcher_tools=[broken_search]))
+    assert russian.output.startswith("Извините, сейчас не получается это выяснить")
+
+
+async def test_a_failed_fetch_still_quotes_the_search_and_cites_nothing() -> None:
+    graph = build_graph(researcher_tools=[web_search, broken_fetch])
+    run = await run_streamed("What is the capital of France?", graph)
+    assert run.tools_called == ["web_search", "broken_fetch"]
+    assert "Paris is the capital of France" in run.output
+    assert "I could not use broken_fetch: An error occurred while running the tool" in run.output
+    assert "Sources:" not in run.output
 
 
 async def test_every_raw_event_is_a_valid_responses_event() -> None:
@@ -340,6 +373,24 @@ def test_tool_arguments_follow_the_schema() -> None:
         "strict": False,
         "lang": None,
     }
+
+
+def test_string_arguments_respect_max_length() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"query": {"type": "string", "maxLength": 10}},
+        "required": ["query"],
+    }
+
+    async def invoke(_ctx: Any, _args: str) -> str:
+        return "ok"
+
+    tool = FunctionTool(
+        name="probe", description="probe", params_json_schema=schema, on_invoke_tool=invoke
+    )
+    plan, _ = plan_response(None, "a rather long question about birds", [tool], [])
+    assert isinstance(plan, ToolCallPlan)
+    assert json.loads(plan.arguments) == {"query": "a rather l"}
 
 
 def test_tool_choice_none_answers_with_text() -> None:

@@ -7,9 +7,11 @@ from types import MappingProxyType
 from agents import FunctionTool
 
 from tools.jokes import how_many_jokes
+from tools.web.fetch import fetch_url
+from tools.web.search import web_search
 
 TOOLS: MappingProxyType[str, FunctionTool] = MappingProxyType(
-    {tool.name: tool for tool in (how_many_jokes,)}
+    {tool.name: tool for tool in (how_many_jokes, web_search, fetch_url)}
 )
 
 

@@ -27,6 +27,7 @@ class GatewayEvent:
     connection_id: str
     body: str | bytes  # bytes for binary frames (isBase64Encoded)
     headers: Mapping[str, str]
+    query: Mapping[str, str]
 
 
 def parse_gateway_event(event: Any) -> GatewayEvent:
@@ -47,7 +48,9 @@ def parse_gateway_event(event: Any) -> GatewayEvent:
         if isinstance(raw_headers, Mapping)
         else {}
     )
-    return GatewayEvent(event_type, connection_id, _body(event, connection_id), headers)
+    raw_query = event.get("queryStringParameters")
+    query = {str(k): str(v) for k, v in raw_query.items()} if isinstance(raw_query, Mapping) else {}
+    return GatewayEvent(event_type, connection_id, _body(event, connection_id), headers, query)
 
 
 def _body(event: Mapping[str, Any], connection_id: str) -> str | bytes:

@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from agents_app.cloud.gateway_event import BadEvent, parse_gateway_event
+from agents_app.cloud.gateway_event import BadEvent, GatewayEvent, parse_gateway_event
 
 log = structlog.get_logger("agents_app.cloud")
 
@@ -24,7 +24,10 @@ def handle(event: Any, context: Any) -> dict[str, Any]:
         log.warning("gateway.bad_event", reason=bad.message, connection_id=bad.connection_id)
         return _answer(400, {"type": "error", "code": "bad_request", "message": bad.message})
     if parsed.type == "CONNECT":
-        return _answer(200)
+        if _authorised(parsed):
+            return _answer(200)
+        log.info("gateway.connect_refused", connection_id=parsed.connection_id)
+        return _answer(403, {"type": "error", "code": "unauthorized", "message": "Forbidden."})
     with structlog.contextvars.bound_contextvars(
         connection_id=parsed.connection_id, request_id=getattr(context, "request_id", None)
     ):
@@ -35,7 +38,7 @@ def handle(event: Any, context: Any) -> dict[str, Any]:
             return _answer(500, {"type": "error", "code": "bad_request", "message": "internal"})
 
 
-def _invoke(parsed: Any, context: Any) -> dict[str, Any]:
+def _invoke(parsed: GatewayEvent, context: Any) -> dict[str, Any]:
     # Heavy imports (openai-agents, gRPC) happen here, on the first message, not at import.
     from agents_app.cloud.credentials import token_from_context
     from agents_app.cloud.invocation import handle_disconnect, handle_message
@@ -50,6 +53,15 @@ def _invoke(parsed: Any, context: Any) -> dict[str, Any]:
         handle_message(runtime, parsed, deadline_s=deadline_s, token=token_from_context(context))
     ).result(timeout=None if deadline_s is None else deadline_s + 1)
     return _answer(status)
+
+
+def _authorised(event: GatewayEvent) -> bool:
+    from agents_app.access import token_matches
+    from agents_app.settings import Settings
+
+    token = Settings().auth_token
+    expected = token.get_secret_value() if token is not None else None
+    return token_matches(expected, event.headers, event.query)
 
 
 def _remaining_s(context: Any) -> float | None:

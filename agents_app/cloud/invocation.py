@@ -9,12 +9,14 @@ import structlog
 
 from agents_app.cloud.gateway_event import GatewayEvent
 from agents_app.cloud.runtime import FunctionRuntime
+from agents_app.memory.conversation_turn import run_conversation_turn
+from agents_app.memory.store import StoreUnavailable
 from agents_app.protocol.commands import BadFrame, CancelRun, Ping, UserMessage, parse_frame
-from agents_app.protocol.encoders import ENCODERS
+from agents_app.protocol.encoders import new_encoder
 from agents_app.protocol.events import Error, Pong
 from agents_app.sinks.connection_service import ConnectionServiceSink
 from agents_app.stream.forwarder import Forwarder
-from agents_app.stream.turn import Turn, run_turn
+from agents_app.stream.turn import Turn
 
 log = structlog.get_logger("agents_app.cloud")
 
@@ -30,7 +32,8 @@ async def handle_message(
     runtime.tokens.offer(token)
     forwarder = Forwarder(
         ConnectionServiceSink(runtime.stub, connection_id, runtime.tokens.metadata),
-        ENCODERS[runtime.settings.output_format],
+        # A fresh one per invocation: the AG-UI encoder keeps per-run state.
+        new_encoder(runtime.settings.output_format),
         on_sink_closed=lambda: _lost(runtime, connection_id),
         max_frame_bytes=GATEWAY_FRAME_BYTES,
     ).start()
@@ -61,10 +64,14 @@ async def _dispatch(
             forwarder.put(Pong())
             return 200
         case CancelRun():
-            if not _cancel(runtime, connection_id, "cancelled by client"):
-                forwarder.put(Error(code="bad_request", message="No run to cancel."))
-                return 400
-            return 200
+            if _cancel(runtime, connection_id, "cancelled by client"):
+                return 200
+            # The run may be streaming from another invocation or instance: flag it in the
+            # store; the running side watches the flag.
+            if await _request_cancel(runtime, connection_id):
+                return 200
+            forwarder.put(Error(code="bad_request", message="No run to cancel."))
+            return 400
         case UserMessage():
             return await _run(runtime, connection_id, command, forwarder, deadline_s)
     raise AssertionError(f"unhandled command {command!r}")
@@ -78,45 +85,56 @@ async def _run(
     deadline_s: float | None,
 ) -> int:
     engine = runtime.engine
-    if connection_id in runtime.runs:
-        forwarder.put(Error(code="busy", message="A run is in progress; wait for it or cancel it."))
-        return 409
     if message.agent is not None and message.agent not in engine.graph.agents:
         forwarder.put(Error(code="bad_request", message=f"Unknown agent {message.agent!r}."))
         return 400
     if runtime.first_contact(connection_id):
         forwarder.put(engine.session_ready(connection_id))
     conversation_id = message.conversation_id or connection_id
+    runtime.conversations[connection_id] = conversation_id
     turn = Turn(conversation_id=conversation_id, text=message.text, agent=message.agent)
     timeout_s = None
     if deadline_s is not None:
         timeout_s = max(0.0, deadline_s - runtime.settings.deadline_margin_s)
     task = asyncio.create_task(
-        run_turn(
-            turn,
-            engine=engine,
-            emit=forwarder.put,
-            session=runtime.session(conversation_id),
-            timeout_s=timeout_s,
+        run_conversation_turn(
+            turn, engine=engine, store=engine.store, emit=forwarder.put, timeout_s=timeout_s
         ),
         name=f"run:{turn.run_id}",
     )
-    runtime.runs[connection_id] = task
+    # Keyed by conversation: the store's lock already makes it one run per conversation.
+    runtime.runs[conversation_id] = task
+    terminal = None
     try:
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            terminal = await task
     finally:
-        runtime.runs.pop(connection_id, None)
+        if runtime.runs.get(conversation_id) is task:
+            del runtime.runs[conversation_id]
+    if terminal is None and not task.cancelled():
+        forwarder.put(Error(code="busy", message="This conversation has a run in progress."))
+        return 409
     return 200
 
 
 async def handle_disconnect(runtime: FunctionRuntime, connection_id: str) -> None:
-    task = runtime.runs.get(connection_id)
+    task = runtime.runs.get(runtime.conversation_of(connection_id))
     if task is not None:
         task.cancel("client disconnected")
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    else:
+        await _request_cancel(runtime, connection_id)  # a run on another instance
     runtime.forget(connection_id)
+
+
+async def _request_cancel(runtime: FunctionRuntime, connection_id: str) -> bool:
+    conversation_id = runtime.conversation_of(connection_id)
+    try:
+        return await runtime.engine.store.request_cancel(conversation_id)
+    except StoreUnavailable as exc:
+        log.warning("memory.cancel_failed", error=str(exc))
+        return False
 
 
 def _lost(runtime: FunctionRuntime, connection_id: str) -> None:
@@ -124,7 +142,7 @@ def _lost(runtime: FunctionRuntime, connection_id: str) -> None:
 
 
 def _cancel(runtime: FunctionRuntime, connection_id: str, reason: str) -> bool:
-    task = runtime.runs.get(connection_id)
+    task = runtime.runs.get(runtime.conversation_of(connection_id))
     if task is None or task.done():
         return False
     task.cancel(reason)

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Coroutine
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
@@ -21,7 +22,6 @@ import structlog
 from agents_app.settings import Settings
 
 if TYPE_CHECKING:
-    from agents import SQLiteSession
     from yandex.cloud.serverless.apigateway.websocket.v1.connection_service_pb2_grpc import (
         ConnectionServiceStub,
     )
@@ -31,14 +31,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = structlog.get_logger("agents_app.cloud")
-MAX_REMEMBERED = 512  # conversations kept in memory per instance (persistent stores: later)
+MAX_REMEMBERED = 4096  # connections remembered per instance (greeting, conversation id)
 
 
 class FunctionRuntime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.runs: dict[str, asyncio.Task[Any]] = {}
-        self.sessions: OrderedDict[str, SQLiteSession] = OrderedDict()
+        self.runs: dict[str, asyncio.Task[Any]] = {}  # by conversation id
+        # The conversation each connection last used here, for run.cancel and DISCONNECT.
+        self.conversations: OrderedDict[str, str] = OrderedDict()
         self.greeted: OrderedDict[str, None] = OrderedDict()
         self._engine: Engine | None = None
         self._stub: ConnectionServiceStub | None = None
@@ -87,16 +88,6 @@ class FunctionRuntime:
             self._stub = ConnectionServiceStub(self._channel)
         return self._stub
 
-    def session(self, conversation_id: str) -> SQLiteSession:
-        from agents import SQLiteSession
-
-        session = self.sessions.pop(conversation_id, None) or SQLiteSession(conversation_id)
-        self.sessions[conversation_id] = session
-        while len(self.sessions) > MAX_REMEMBERED:
-            _, oldest = self.sessions.popitem(last=False)
-            oldest.close()
-        return session
-
     def first_contact(self, connection_id: str) -> bool:
         """True once per connection on this instance: when to send session.ready."""
         if connection_id in self.greeted:
@@ -104,13 +95,16 @@ class FunctionRuntime:
         self.greeted[connection_id] = None
         while len(self.greeted) > MAX_REMEMBERED:
             self.greeted.popitem(last=False)
+        while len(self.conversations) > MAX_REMEMBERED:
+            self.conversations.popitem(last=False)
         return True
+
+    def conversation_of(self, connection_id: str) -> str:
+        return self.conversations.get(connection_id, connection_id)
 
     def forget(self, connection_id: str) -> None:
         self.greeted.pop(connection_id, None)
-        session = self.sessions.pop(connection_id, None)
-        if session is not None:
-            session.close()
+        self.conversations.pop(connection_id, None)
 
     def close(self) -> None:
         async def shutdown() -> None:
@@ -140,6 +134,9 @@ def get_runtime() -> FunctionRuntime:
             from agents_app.logs import configure_logging
 
             settings = Settings()
+            if "data_dir" not in settings.model_fields_set:
+                # The function's code folder is read-only; /tmp is the writable place.
+                settings = settings.model_copy(update={"data_dir": Path("/tmp/agents-app")})
             configure_logging(
                 level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets()
             )

@@ -1,7 +1,7 @@
 """The agent graph as prompt authors write it: ``config/agents.yaml`` (DESIGN.md §4)."""
 
-from .errors import ConfigError, ConfigIssue
-from .loader import load_config
+from .errors import ConfigError, ConfigIssue, ConfigReport
+from .loader import check_config, load_config
 from .schema import AgentsConfig, AgentSpec, ModelSettingsSpec
 
 __all__ = [
@@ -9,6 +9,8 @@ __all__ = [
     "AgentsConfig",
     "ConfigError",
     "ConfigIssue",
+    "ConfigReport",
     "ModelSettingsSpec",
+    "check_config",
     "load_config",
 ]

@@ -6,7 +6,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .schema import AgentsConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +21,15 @@ class ConfigIssue:
     column: int
     path: str
     message: str
-    severity: Literal["error"] = "error"
+    # Errors stop the config from loading; warnings (an agent nobody can reach, a var
+    # nobody uses) load fine but are probably mistakes. ``validate --strict`` fails on both.
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        # gcc-style "warning:" label, which editors' and CI's problem matchers pick up; errors
+        # keep the unlabelled form they have always had.
+        label = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}:{self.column}: {label}{self.path}: {self.message}"
 
 
 class ConfigError(Exception):
@@ -33,6 +41,24 @@ class ConfigError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(issue) for issue in self.issues)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReport:
+    """What ``check_config`` found: the config (None if any error) and every issue."""
+
+    config: AgentsConfig | None
+    errors: tuple[ConfigIssue, ...]
+    warnings: tuple[ConfigIssue, ...]
+
+    @property
+    def issues(self) -> tuple[ConfigIssue, ...]:
+        """Errors and warnings in file order, the way an editor lists them."""
+        return tuple(sorted((*self.errors, *self.warnings), key=_file_order))
+
+
+def _file_order(issue: ConfigIssue) -> tuple[str, int, int]:
+    return (issue.file, issue.line, issue.column)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

@@ -15,7 +15,9 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
-from .errors import ConfigError, ConfigIssue, did_you_mean, known_list
+from .checks import graph_warnings
+from .errors import ConfigError, ConfigIssue, ConfigReport, did_you_mean, known_list
+from .messages import bad_id_message, syntax_issue
 from .placeholders import BraceError, Placeholder, scan, substitute
 from .positions import (
     START,
@@ -39,12 +41,24 @@ def load_config(path: str | Path, *, tool_names: Collection[str]) -> AgentsConfi
     return _Loader(source, frozenset(tool_names)).load()
 
 
+def check_config(path: str | Path, *, tool_names: Collection[str]) -> ConfigReport:
+    """Errors and warnings for an agents config; never raises for problems in it."""
+    loader = _Loader(Path(path), frozenset(tool_names))
+    try:
+        config = loader.load()
+    except ConfigError as err:
+        return ConfigReport(None, tuple(err.issues), tuple(loader.warnings))
+    return ConfigReport(config, (), tuple(loader.warnings))
+
+
 class _Loader:
     def __init__(self, source: Path, tool_names: frozenset[str]) -> None:
         self.source = source
         self.file = str(source)
         self.tool_names = tool_names
         self.issues: list[ConfigIssue] = []
+        self.warnings: list[ConfigIssue] = []
+        self.used_vars: set[str] = set()
         self.index = TextIndex("")
         self.locator = YamlLocator(None)
 
@@ -68,6 +82,10 @@ class _Loader:
         agents = plain.get("agents") if isinstance(plain.get("agents"), dict) else {}
         self._check_start(plain.get("start"), agents)
         instructions = self._check_agents(agents, self._vars(plain.get("vars")))
+        # Which vars are used is only known once every agent's instructions were read.
+        all_read = len(instructions) == sum(isinstance(k, str) for k in agents)
+        used = self.used_vars if all_read else None
+        self.warnings = _sorted(graph_warnings(plain, self.locator, self.file, used), self.file)
         if self.issues or document is None:
             raise ConfigError(_sorted(self._unique(), self.file))
         resolved = {
@@ -95,7 +113,7 @@ class _Loader:
         try:
             root = YAML(typ="rt").load(text)
         except MarkedYAMLError as exc:
-            raise self._fail(*_syntax_issue(exc)) from None
+            raise self._fail(*syntax_issue(exc)) from None
         self.locator = YamlLocator(root)
         if not isinstance(root, dict):
             found = "an empty file" if root is None else yaml_kind(to_plain(root))
@@ -132,7 +150,7 @@ class _Loader:
                 continue  # pydantic reports non-string keys
             loc = ("agents", agent_id)
             if not _AGENT_ID.match(agent_id):
-                self._add(self.locator.key(loc), loc, _bad_id_message(agent_id))
+                self._add(self.locator.key(loc), loc, bad_id_message(agent_id))
             if not isinstance(spec, dict):
                 continue
             self._check_refs(loc, "handoffs", spec.get("handoffs"), ids, "agent")
@@ -250,7 +268,9 @@ class _Loader:
                     "write '{{' and '}}' for literal braces"
                 )
                 self._add(pos, at, message, file)
-            elif token.raw not in vars_:
+            elif token.raw in vars_:
+                self.used_vars.add(token.raw)
+            else:
                 hint = did_you_mean(token.raw, vars_) or " (define it under 'vars')"
                 self._add(pos, at, f"unknown var {token.raw!r}{hint}", file)
         if len(self.issues) > before:
@@ -262,30 +282,6 @@ class _Loader:
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def _syntax_issue(exc: MarkedYAMLError) -> tuple[Position, str, str]:
-    mark, context_mark = exc.problem_mark, exc.context_mark
-    pos = Position(mark.line + 1, mark.column + 1) if mark is not None else START
-    context = exc.context or ""
-    if context and context_mark is not None and context_mark is not mark:
-        # The problem mark is often the end of the file (an unclosed "[" or quote); where
-        # the construct started is what the author needs to find.
-        context += f" started at {context_mark.line + 1}:{context_mark.column + 1}"
-    parts = [p for p in (context, exc.problem) if p]
-    return pos, "(syntax)", ": ".join(parts) or "invalid YAML"
-
-
-def _bad_id_message(agent_id: str) -> str:
-    message = (
-        f"agent id {agent_id!r} must be ASCII snake_case ({AGENT_ID_PATTERN}): handoff tool "
-        "names are derived from ids (transfer_to_<id>) and openai-agents turns other "
-        "characters into '_', so such ids collide; put a display name in 'name'"
-    )
-    slug = re.sub(r"[^a-z0-9_]+", "_", agent_id.lower()).strip("_")
-    if agent_id.isascii() and _AGENT_ID.match(slug):
-        message += f" (did you mean {slug!r}?)"
-    return message
 
 
 def _prompt_siblings(directory: Path) -> Iterable[str]:

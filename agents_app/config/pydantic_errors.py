@@ -65,6 +65,8 @@ def _model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
             annotation = field.annotation
         elif get_origin(annotation) is dict:
             annotation = get_args(annotation)[1]  # ``part`` is a key such as an agent id
+        elif get_origin(annotation) in (list, tuple) and isinstance(part, int):
+            annotation = get_args(annotation)[0]  # ``part`` is an item index
         else:
             return None
     return _unwrap_model(annotation)

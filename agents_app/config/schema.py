@@ -69,34 +69,69 @@ class ModelSettingsSpec(_Strict):
 class DefaultsSpec(_Strict):
     """Applied to every agent unless the agent overrides it."""
 
-    model: str | None = Field(default=None, min_length=1)
-    model_settings: ModelSettingsSpec = ModelSettingsSpec()
+    model: str | None = Field(
+        default=None, min_length=1, description="Model for agents that set none."
+    )
+    model_settings: ModelSettingsSpec = Field(
+        default=ModelSettingsSpec(), description="Settings every agent starts from."
+    )
 
 
 class AgentSpec(_Strict):
     """One agent. Its id is its key under ``agents:``, not a field."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: str = Field(min_length=1, description="Display name, any language.")
+    description: str = Field(
+        default="",
+        description="What this agent handles. Agents that hand off here choose by it, so "
+        "name the topics and words users say (in every language they use).",
+    )
     # Exactly one of the two is set in YAML (the loader checks it, with positions); after
     # loading, ``instructions`` holds the final text: file read, ``{vars}`` substituted.
-    instructions: str | None = None
-    instructions_file: str | None = Field(default=None, min_length=1)
+    instructions: str | None = Field(
+        default=None,
+        description="The prompt. {name} is replaced by vars.name; {{ and }} are literal "
+        "braces. Set this or instructions_file, not both.",
+    )
+    instructions_file: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Path of a prompt file, relative to agents.yaml (e.g. prompts/x.md).",
+    )
     # Lax only for the container so YAML lists are accepted as tuples; items stay strict.
-    handoffs: tuple[str, ...] = Field(default=(), strict=False)
-    tools: tuple[str, ...] = Field(default=(), strict=False)
-    model: str | None = Field(default=None, min_length=1)
-    model_settings: ModelSettingsSpec | None = None
+    handoffs: tuple[str, ...] = Field(
+        default=(), strict=False, description="Ids of agents this one may hand the chat to."
+    )
+    tools: tuple[str, ...] = Field(
+        default=(), strict=False, description="Tool names from the tools registry."
+    )
+    model: str | None = Field(
+        default=None, min_length=1, description="Overrides defaults.model for this agent."
+    )
+    model_settings: ModelSettingsSpec | None = Field(
+        default=None, description="Merged over defaults.model_settings, key by key."
+    )
 
 
 class AgentsFile(_Strict):
     """The YAML document as written."""
 
-    version: Literal[1]
-    start: str
+    version: Literal[1] = Field(description="Schema version of this file.")
+    start: str = Field(description="Id of the agent every conversation starts with.")
+    resume: Literal["start", "last_agent"] = Field(
+        default="start",
+        description=(
+            "Where a conversation's next turn starts: at `start`, or with the agent that "
+            "answered last (so follow-ups stay with the specialist)."
+        ),
+    )
     defaults: DefaultsSpec = DefaultsSpec()
-    vars: dict[str, VarValue] = {}
-    agents: dict[str, AgentSpec] = Field(min_length=1)
+    vars: dict[str, VarValue] = Field(
+        default={}, description="Values for {name} placeholders in instructions."
+    )
+    agents: dict[str, AgentSpec] = Field(
+        min_length=1, description="Agents by id (ASCII snake_case); YAML order is kept."
+    )
 
 
 class AgentsConfig(AgentsFile):

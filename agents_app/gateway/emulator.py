@@ -109,6 +109,7 @@ def _event_base(websocket: WebSocket, connection_id: str, connected_at: int) -> 
     headers = dict(websocket.headers)
     return {
         "headers": headers,
+        "queryStringParameters": dict(websocket.query_params),
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "requestContext": {
             "connectionId": connection_id,

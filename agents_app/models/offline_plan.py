@@ -17,6 +17,7 @@ from agents import FunctionTool, Handoff, Tool
 from agents.items import TResponseInputItem
 
 from agents_app.models import offline_text as text
+from agents_app.models.offline_args import tool_arguments
 
 JOKE_COUNT_TOOL = "how_many_jokes"
 _HANDOFF_PREFIX = "transfer_to_"
@@ -24,6 +25,9 @@ _HANDOFF_PREFIX = "transfer_to_"
 _QUESTION_TOKENS = ("question", "вопрос")
 _QUESTION_WEIGHT = 0.5
 _MAX_JOKES = 10
+# How failed tool calls read to a model: the service's tool failures (`Error: …`) and the
+# SDK's generic message for any other exception.
+_ERROR_PREFIXES = ("Error:", "An error occurred while running the tool")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Turn:
     message: str = ""
     called: list[str] = field(default_factory=list)  # tool names, in call order
     outputs: list[tuple[str, str]] = field(default_factory=list)  # (tool name, output text)
+    sources: list[str] = field(default_factory=list)  # URLs given to calls that succeeded
     handed_off: bool = False
     input_chars: int = 0  # for the usage estimate: all text the "model" was sent
 
@@ -85,6 +90,7 @@ def read_turn(
         return Turn(message=input, input_chars=len(input) + len(system_instructions or ""))
     turn = Turn(input_chars=len(system_instructions or ""))
     names_by_call: dict[str, str] = {}
+    arguments_by_call: dict[str, str] = {}
     for item in input:
         kind = _get(item, "type")
         role = _get(item, "role")
@@ -93,12 +99,14 @@ def read_turn(
             turn.input_chars += len(body)
             if role == "user":
                 turn = Turn(message=body, input_chars=turn.input_chars)
-                names_by_call = {}
+                names_by_call, arguments_by_call = {}, {}
         elif kind == "function_call":
             name = str(_get(item, "name") or "")
+            arguments = str(_get(item, "arguments") or "")
             names_by_call[str(_get(item, "call_id"))] = name
+            arguments_by_call[str(_get(item, "call_id"))] = arguments
             turn.called.append(name)
-            turn.input_chars += len(name) + len(str(_get(item, "arguments") or ""))
+            turn.input_chars += len(name) + len(arguments)
             if name.startswith(_HANDOFF_PREFIX) or name in handoff_names:
                 turn.handed_off = True
         elif kind == "function_call_output":
@@ -107,8 +115,29 @@ def read_turn(
             if _is_transfer_output(output):
                 turn.handed_off = True
             else:
-                turn.outputs.append((names_by_call.get(str(_get(item, "call_id")), ""), output))
+                call_id = str(_get(item, "call_id"))
+                turn.outputs.append((names_by_call.get(call_id, ""), output))
+                if not is_error_output(output):
+                    turn.sources.extend(_url_arguments(arguments_by_call.get(call_id, "")))
     return turn
+
+
+def _url_arguments(arguments: str) -> list[str]:
+    """Argument values that are a URL and nothing else (a query that mentions one is not)."""
+    try:
+        parsed = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        return []
+    values = parsed.values() if isinstance(parsed, dict) else ()
+    return [v for v in values if isinstance(v, str) and text.find_urls(v) == [v.strip()]]
+
+
+def is_error_output(output: str) -> bool:
+    """A tool result that reports a failure: ours start with "Error:", the SDK's are fixed."""
+    stripped = output.lstrip()
+    return stripped.startswith(_ERROR_PREFIXES) or (
+        stripped.startswith("Tool '") and " timed out after " in stripped
+    )
 
 
 def handoff_description(handoff: Handoff[Any, Any]) -> str:
@@ -146,86 +175,6 @@ def route(message: str, handoffs: Sequence[Handoff[Any, Any]]) -> Handoff[Any, A
     return best
 
 
-_TOPIC_PARAMS = frozenset({"topic", "subject", "theme", "тема"})
-_URL_HINTS = ("url", "uri", "link", "href")
-
-
-class _Unfillable(Exception):
-    """A required value the offline model cannot honestly make up (e.g. a URL)."""
-
-
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        node: Any = root
-        for part in ref[2:].split("/"):
-            node = node.get(part, {}) if isinstance(node, Mapping) else {}
-        return node if isinstance(node, Mapping) else {}
-    return schema
-
-
-def _value(
-    name: str, schema: Mapping[str, Any], root: Mapping[str, Any], turn: Turn, depth: int = 0
-) -> Any:
-    schema = _resolve(schema, root)
-    if depth > 8:
-        raise _Unfillable(name)
-    if "const" in schema:
-        return schema["const"]
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
-    variants = schema.get("anyOf") or schema.get("oneOf")
-    if isinstance(variants, list) and variants:
-        # Nullable optionals (strict schemas list them as required): null is honest and valid.
-        if any(_resolve(v, root).get("type") == "null" for v in variants):
-            return None
-        return _value(name, variants[0], root, turn, depth + 1)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "string":
-        if schema.get("format") == "uri" or any(h in name.casefold() for h in _URL_HINTS):
-            sources = [turn.message, *(output for _, output in turn.outputs)]
-            urls = [url for source in sources for url in text.find_urls(source)]
-            if not urls:
-                raise _Unfillable(name)
-            return urls[0]
-        if name.casefold() in _TOPIC_PARAMS:
-            return text.extract_topic(turn.message).text
-        return turn.message
-    if kind in ("integer", "number"):
-        value = schema.get("minimum", schema.get("default", 3))
-        maximum = schema.get("maximum")
-        return min(value, maximum) if isinstance(maximum, int | float) else value
-    if kind == "boolean":
-        return False
-    if kind == "array":
-        return []
-    if kind == "object":
-        return _object(schema, root, turn, depth + 1)
-    return None
-
-
-def _object(
-    schema: Mapping[str, Any], root: Mapping[str, Any], turn: Turn, depth: int
-) -> dict[str, Any]:
-    properties = schema.get("properties") or {}
-    required = schema.get("required") or []
-    return {
-        key: _value(key, properties[key], root, turn, depth)
-        for key in required
-        if key in properties
-    }
-
-
-def tool_arguments(tool: FunctionTool, turn: Turn) -> dict[str, Any] | None:
-    """Arguments valid for the tool's JSON schema, or None when one cannot be made up."""
-    try:
-        return _object(tool.params_json_schema, tool.params_json_schema, turn, 0)
-    except _Unfillable:
-        return None
-
-
 def _joke_count(turn: Turn) -> int | None:
     for name, output in reversed(turn.outputs):
         if name == JOKE_COUNT_TOOL:
@@ -253,9 +202,12 @@ def plan_response(
         target = route(turn.message, handoffs)
         if target is not None:
             return ToolCallPlan(target.tool_name, "{}"), turn
-    for tool in tools:
+    # After a failed call the next tools would only act on nothing: report instead.
+    failed = any(is_error_output(output) for _, output in turn.outputs)
+    good_outputs = [output for _, output in turn.outputs if not is_error_output(output)]
+    for tool in tools if not failed else ():
         if isinstance(tool, FunctionTool) and tool.name not in turn.called:
-            arguments = tool_arguments(tool, turn)
+            arguments = tool_arguments(tool, turn.message, [turn.message, *good_outputs])
             if arguments is not None:
                 return ToolCallPlan(tool.name, json.dumps(arguments, ensure_ascii=False)), turn
     return MessagePlan(_answer(turn, handoffs if may_route else ())), turn
@@ -266,7 +218,11 @@ def _answer(turn: Turn, handoffs: Sequence[Handoff[Any, Any]]) -> str:
     if jokes is not None:
         return text.jokes_text(jokes, turn.message)
     if turn.outputs:
-        return text.found_text([output for _, output in turn.outputs], turn.message)
+        good = [output for _, output in turn.outputs if not is_error_output(output)]
+        failures = [(name, out) for name, out in turn.outputs if is_error_output(out)]
+        if not good:
+            return text.tools_failed_text(failures, turn.message)
+        return text.found_text(good, turn.message, sources=turn.sources, failures=failures)
     if handoffs:
         specialists = [(h.agent_name, handoff_description(h)) for h in handoffs]
         return text.specialists_text(specialists, turn.message)

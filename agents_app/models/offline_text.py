@@ -174,11 +174,54 @@ def jokes_text(count: int, message: str) -> str:
     return "\n".join([head, *lines])
 
 
-def found_text(outputs: Sequence[str], message: str) -> str:
+def _failure_reason(output: str) -> str:
+    return shorten(output.strip().removeprefix("Error:").strip(), 200)
+
+
+def found_text(
+    outputs: Sequence[str],
+    message: str,
+    *,
+    sources: Sequence[str] = (),
+    failures: Sequence[tuple[str, str]] = (),
+) -> str:
+    """Tool outputs quoted as is, the URLs the tools were given, and what could not be used."""
     quoted = "; ".join(f"“{shorten(o, 300)}”" for o in outputs if o.strip()) or "—"
+    russian = is_russian(message)
+    if russian:
+        lines = [
+            f"Вот что удалось найти (офлайн-демомодель цитирует инструменты как есть): {quoted}"
+        ]
+    else:
+        lines = [f"Here is what I found (the offline demo model quotes its tools as is): {quoted}"]
+    for name, output in failures:
+        reason = _failure_reason(output)
+        lines.append(
+            f"Не удалось использовать {name}: {reason}"
+            if russian
+            else f"I could not use {name}: {reason}"
+        )
+    if sources:
+        unique = list(dict.fromkeys(sources))
+        lines.append(("Источники: " if russian else "Sources: ") + " ".join(unique))
+    return "\n".join(lines)
+
+
+def tools_failed_text(failures: Sequence[tuple[str, str]], message: str) -> str:
+    """A polite answer when every tool call failed (e.g. the web is unreachable)."""
+    name, output = failures[0] if failures else ("", "")
+    reason = _failure_reason(output) or "—"
     if is_russian(message):
-        return f"Вот что удалось найти (офлайн-демомодель цитирует инструменты как есть): {quoted}"
-    return f"Here is what I found (the offline demo model quotes its tools as is): {quoted}"
+        return (
+            f"Извините, сейчас не получается это выяснить: инструмент {name} сообщил об "
+            f"ошибке («{reason}»). Возможно, сервер сейчас не может выйти в интернет. "
+            "Попробуйте позже или задайте другой вопрос."
+        )
+    return (
+        f"I am sorry, I cannot look this up right now: the {name} tool reported a problem "
+        f"(“{reason}”). The web may be out of reach from this server. Please try again "
+        "later, or ask me something else."
+    )
 
 
 def specialists_text(specialists: Sequence[tuple[str, str]], message: str) -> str:

@@ -1,4 +1,8 @@
-"""Event → frame encoders. An encoder returns None for events its format does not show."""
+"""Event → frame encoders. An encoder returns None for events its format does not show.
+
+An encoder may return several frames for one event (a list), and may keep state across the
+events of a connection: `new_encoder` makes a fresh one per connection or run.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from agents_app.protocol.events import (
     Error,
     Event,
     MessageCompleted,
+    ModelInfo,
     RunCancelled,
     RunCompleted,
     RunFailed,
@@ -18,8 +23,9 @@ from agents_app.protocol.events import (
     ToolCallStarted,
 )
 
-Encoder = Callable[[Event], str | None]
-FormatName = Literal["json", "text", "pretty"]
+Frames = str | list[str] | None
+Encoder = Callable[[Event], Frames]
+FormatName = Literal["json", "text", "pretty", "ag-ui"]
 
 
 def encode_json(event: Event) -> str:
@@ -69,3 +75,14 @@ def _args(arguments: dict[str, object]) -> str:
 
 
 ENCODERS: dict[str, Encoder] = {"json": encode_json, "text": encode_text, "pretty": encode_pretty}
+FORMATS: tuple[FormatName, ...] = ("json", "text", "pretty", "ag-ui")
+
+
+def new_encoder(fmt: str, *, model: ModelInfo | None = None) -> Encoder:
+    """A fresh encoder for `fmt` (one of FORMATS); `model` names the backend in AG-UI usage."""
+    if fmt == "ag-ui":
+        # Imported here: only connections that ask for AG-UI pay for its models.
+        from agents_app.protocol.agui import AgUiEncoder
+
+        return AgUiEncoder(model=model)
+    return ENCODERS[fmt]

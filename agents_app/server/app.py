@@ -1,42 +1,85 @@
-"""The local server: the event protocol over WebSocket at `/`."""
+"""The local server: the event protocol over WebSocket at `/`, the chat page at `GET /`,
+AG-UI over HTTP SSE at `POST /ag-ui`."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from agents_app.access import ClientLimiter, token_matches
+from agents_app.authoring.reload import watching_if
 from agents_app.engine import Engine
-from agents_app.protocol.encoders import ENCODERS
+from agents_app.protocol.encoders import new_encoder
+from agents_app.server.agui_http import agui_endpoint
 from agents_app.server.connection import Connection
+from agents_app.server.graph_view import graph_endpoint
 
-WIRE_FORMATS = ("json", "text")
+WIRE_FORMATS = ("json", "text", "ag-ui")
+STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(engine: Engine) -> Starlette:
+def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
+    """``reload_config``: watch the config folder and swap the graph for new runs."""
+
+    settings = engine.settings
+    expected_token = settings.auth_token.get_secret_value() if settings.auth_token else None
+    clients = ClientLimiter(settings.max_connections_per_client)
+
     async def websocket_endpoint(websocket: WebSocket) -> None:
+        # Refused before accept: the client sees a failed handshake (403) and learns nothing.
+        if not token_matches(expected_token, websocket.headers, websocket.query_params):
+            await websocket.close(code=1008)
+            return
+        address = websocket.client.host if websocket.client else "unknown"
+        if not clients.admit(address):
+            await websocket.close(code=1013, reason="too many connections from this address")
+            return
+        try:
+            await _serve_socket(websocket)
+        finally:
+            clients.leave(address)
+
+    async def _serve_socket(websocket: WebSocket) -> None:
         fmt = websocket.query_params.get("format", "json")
         if fmt not in WIRE_FORMATS:
             # 1008: policy violation; the reason tells wscat users what to fix.
-            await websocket.close(code=1008, reason=f"unknown format {fmt!r}; use json or text")
+            await websocket.close(
+                code=1008, reason=f"unknown format {fmt!r}; use {', '.join(WIRE_FORMATS)}"
+            )
             return
         await websocket.accept()
-        await Connection(websocket, engine, ENCODERS[fmt]).serve()
+        encoder = new_encoder(fmt, model=engine.model_info)
+        await Connection(websocket, engine, encoder).serve()
+
+    async def chat_page(_: Request) -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "model": engine.model_info.model_dump()})
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
+        async with watching_if(engine, reload_config):
+            yield
         await engine.aclose()
 
     return Starlette(
-        routes=[Route("/healthz", health), WebSocketRoute("/", websocket_endpoint)],
+        routes=[
+            Route("/healthz", health),
+            Route("/graph", graph_endpoint(engine)),
+            # Same path, different scopes: starlette routes HTTP and WebSocket separately.
+            Route("/", chat_page),
+            WebSocketRoute("/", websocket_endpoint),
+            Route("/ag-ui", agui_endpoint(engine), methods=["POST"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
         lifespan=lifespan,
     )

@@ -8,16 +8,26 @@ import difflib
 from uuid import uuid4
 
 import structlog
-from agents import SQLiteSession
 from starlette.websockets import WebSocket
 
+from agents_app.access import TokenBucket
 from agents_app.engine import Engine
+from agents_app.graph import Graph
+from agents_app.memory.conversation_turn import run_conversation_turn
+from agents_app.memory.store import StoreUnavailable
 from agents_app.protocol.commands import BadFrame, CancelRun, Ping, UserMessage, parse_frame
 from agents_app.protocol.encoders import Encoder
-from agents_app.protocol.events import Error, Pong
+from agents_app.protocol.events import (
+    Error,
+    Pong,
+    RunCancelled,
+    RunCompleted,
+    RunEvent,
+    RunFailed,
+)
 from agents_app.sinks.websocket import WebSocketSink
 from agents_app.stream.forwarder import Forwarder
-from agents_app.stream.turn import Turn, run_turn
+from agents_app.stream.turn import Turn
 
 log = structlog.get_logger("agents_app.connection")
 
@@ -30,9 +40,14 @@ class Connection:
         self._forwarder = Forwarder(
             WebSocketSink(websocket), encoder, on_sink_closed=self._on_sink_closed
         )
-        # History lives as long as the connection (persistent stores come with sessions).
-        self._sessions: dict[str, SQLiteSession] = {}
+        settings = engine.settings
+        self._rate = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        # The conversation this connection last spoke in: where run.cancel goes when the
+        # run is not ours (the same conversation, resumed from another connection).
+        self._conversation = self.id
         self._run: asyncio.Task[object] | None = None
+        self._run_ended = False
+        self._background: set[asyncio.Task[None]] = set()
 
     async def serve(self) -> None:
         with structlog.contextvars.bound_contextvars(connection_id=self.id):
@@ -43,9 +58,9 @@ class Connection:
                 await self._receive_loop()
             finally:
                 await self._cancel_run("client disconnected")
+                for task in self._background:
+                    task.cancel()
                 await self._forwarder.aclose(drain=not self._forwarder.sink_closed)
-                for session in self._sessions.values():
-                    session.close()
                 log.info("connection.closed")
 
     async def _receive_loop(self) -> None:
@@ -59,6 +74,11 @@ class Connection:
             self._handle(frame)
 
     def _handle(self, frame: str | bytes) -> None:
+        if not self._rate.take():
+            self._forwarder.put(
+                Error(code="rate_limited", message="Too many messages; slow down a little.")
+            )
+            return
         try:
             command = parse_frame(frame, max_bytes=self._engine.settings.max_frame_bytes)
         except BadFrame as bad:
@@ -68,15 +88,17 @@ class Connection:
             case Ping():
                 self._forwarder.put(Pong())
             case CancelRun():
-                if self._run is None:
-                    self._forwarder.put(Error(code="bad_request", message="No run to cancel."))
+                if self._run is None or self._run_ended:
+                    task = asyncio.create_task(self._cancel_elsewhere())
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
                 else:
                     self._run.cancel("cancelled by client")
             case UserMessage():
                 self._start_run(command)
 
     def _start_run(self, message: UserMessage) -> None:
-        if self._run is not None:
+        if self._run is not None and not self._run_ended:
             self._forwarder.put(
                 Error(code="busy", message="A run is in progress; wait for it or cancel it.")
             )
@@ -89,16 +111,42 @@ class Connection:
                 Error(code="bad_request", message=f"Unknown agent {message.agent!r}{suffix}.")
             )
             return
-        conversation_id = message.conversation_id or self.id
-        session = self._sessions.get(conversation_id)
-        if session is None:
-            session = self._sessions[conversation_id] = SQLiteSession(conversation_id)
-        turn = Turn(conversation_id=conversation_id, text=message.text, agent=message.agent)
+        self._conversation = message.conversation_id or self.id
+        turn = Turn(conversation_id=self._conversation, text=message.text, agent=message.agent)
+        previous, self._run_ended = self._run, False
         self._run = asyncio.create_task(
-            run_turn(turn, engine=self._engine, emit=self._forwarder.put, session=session),
-            name=f"run:{turn.run_id}",
+            self._converse(turn, graph, previous), name=f"run:{turn.run_id}"
         )
         self._run.add_done_callback(self._run_finished)
+
+    async def _converse(
+        self, turn: Turn, graph: Graph, previous: asyncio.Task[object] | None
+    ) -> None:
+        if previous is not None:
+            # Its terminal event is out; it is only tidying up (releasing the lock).
+            with contextlib.suppress(asyncio.CancelledError):
+                await previous
+        engine = self._engine
+        terminal = await run_conversation_turn(
+            turn, engine=engine, store=engine.store, emit=self._emit, graph=graph
+        )
+        if terminal is None:
+            self._forwarder.put(
+                Error(code="busy", message="This conversation has a run in progress elsewhere.")
+            )
+
+    async def _cancel_elsewhere(self) -> None:
+        try:
+            flagged = await self._engine.store.request_cancel(self._conversation)
+        except StoreUnavailable:
+            flagged = False
+        if not flagged:
+            self._forwarder.put(Error(code="bad_request", message="No run to cancel."))
+
+    def _emit(self, event: RunEvent) -> None:
+        if isinstance(event, RunCompleted | RunFailed | RunCancelled):
+            self._run_ended = True  # the client may send its next message now
+        self._forwarder.put(event)
 
     def _run_finished(self, task: asyncio.Task[object]) -> None:
         if self._run is task:

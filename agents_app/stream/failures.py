@@ -36,8 +36,15 @@ class Failure:
     retryable: bool = False
 
 
+MEMORY_DOWN = Failure(
+    "internal", "Conversation memory is unavailable right now; please try again shortly.", True
+)
+
+
 def classify(exc: BaseException) -> Failure:
     # Order matters: openai's timeout error is a connection error, and both are APIErrors.
+    if _is_store_error(exc):
+        return MEMORY_DOWN
     if isinstance(exc, MaxTurnsExceeded):
         return Failure("max_turns", "The agents took too many turns without finishing.")
     if isinstance(exc, GUARDRAILS):
@@ -63,3 +70,10 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, ModelBehaviorError | openai.APIError | json.JSONDecodeError):
         return Failure("model_error", "The model sent a response we could not use.", True)
     return Failure("internal", "Something went wrong on our side.")
+
+
+def _is_store_error(exc: BaseException) -> bool:
+    # The SDK's sessions raise their backend's own errors; match by origin rather than
+    # importing every backend here.
+    module = type(exc).__module__
+    return module.startswith(("redis.", "sqlite3")) or type(exc).__name__ == "StoreUnavailable"

@@ -115,11 +115,12 @@ class Forwarder:
     async def _send_one(self, event: Event) -> None:
         if isinstance(event, RunEvent):
             event.seq = self._seq[event.run_id] = self._seq.get(event.run_id, 0) + 1
-        frame = self._encode(event)
-        if frame is None:
+        frames = self._encode(event)
+        if frames is None:
             return
-        await self._sink.send(frame)
-        self.frames_sent += 1
+        for frame in [frames] if isinstance(frames, str) else frames:
+            await self._sink.send(frame)
+            self.frames_sent += 1
 
     def _closed(self, why: str) -> None:
         self.sink_closed = True

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from uuid import uuid4
 
 import structlog
-from agents import Runner, Session
+from agents import Runner, Session, TResponseInputItem
 from agents.result import RunResultStreaming
 
 from agents_app.engine import Engine, TurnContext
+from agents_app.graph import Graph
 from agents_app.protocol.events import (
     RunCancelled,
     RunCompleted,
@@ -37,6 +38,14 @@ class Turn:
     text: str
     agent: str | None = None  # None: the graph's start agent
     run_id: str = field(default_factory=lambda: f"run_{uuid4().hex}")
+    # Earlier messages the client holds (AG-UI clients send the whole thread each run);
+    # used instead of a session, which keeps history on the server.
+    history: tuple[TResponseInputItem, ...] = ()
+
+    def model_input(self) -> str | list[TResponseInputItem]:
+        if not self.history:
+            return self.text
+        return [*self.history, {"role": "user", "content": self.text}]
 
 
 async def run_turn(
@@ -46,6 +55,7 @@ async def run_turn(
     emit: Emit,
     session: Session | None = None,
     timeout_s: float | None = None,
+    graph: Graph | None = None,
 ) -> TerminalEvent:
     """Run the turn, emitting every event; the terminal event is emitted and returned.
 
@@ -57,12 +67,15 @@ async def run_turn(
         run_id=turn.run_id, conversation_id=turn.conversation_id
     ):
         started_at = time.monotonic()
-        agent = engine.graph.agent(turn.agent)
-        context = TurnContext()
+        # One graph for the whole run (default: the engine's current one): a config reload
+        # mid-run must not change which agents this run knows.
+        graph = graph or engine.graph
+        agent = graph.agent(turn.agent)
+        context = TurnContext(secrets=tuple(s for s in engine.settings.secrets() if len(s) >= 6))
         translator = Translator(
             **ids,
             agent=agent,
-            agent_id_of=engine.graph.id_of,
+            agent_id_of=graph.id_of,
             tool_errors=context.tool_errors,
             output_limit=engine.settings.tool_output_limit,
         )
@@ -75,7 +88,7 @@ async def run_turn(
             async with deadline:
                 result = Runner.run_streamed(
                     agent,
-                    turn.text,
+                    turn.model_input(),
                     context=context,
                     max_turns=engine.settings.max_turns,
                     run_config=engine.run_config(),
@@ -86,7 +99,7 @@ async def run_turn(
                         emit(out)
             terminal = RunCompleted(
                 **ids,
-                agent=engine.graph.id_of(result.last_agent),
+                agent=graph.id_of(result.last_agent),
                 final_output="" if result.final_output is None else str(result.final_output),
                 usage=_usage(result),
                 duration_ms=_ms_since(started_at),

@@ -1,0 +1,1 @@
+"""Tools for prompt authors: graph view, routing examples and checks, config hot reload."""

@@ -1,0 +1,88 @@
+"""The agent graph as a Mermaid flowchart: agents, handoffs, tools; the start agent marked.
+
+Mermaid renders in GitHub and GitLab markdown, most wikis and mermaid.live, so a reviewer
+can paste the output of ``agents-app graph`` next to a config change and see the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents_app.config import AgentsConfig
+from agents_app.config.checks import reachable_from
+
+
+@dataclass(frozen=True, slots=True)
+class GraphShape:
+    """What a drawing of the graph needs, without the SDK: ids, edges, tools, reachability."""
+
+    start: str
+    names: dict[str, str]  # agent id → display name, in YAML order
+    handoffs: dict[str, tuple[str, ...]]
+    tools: dict[str, tuple[str, ...]]
+    descriptions: dict[str, str]
+    reachable: tuple[str, ...]  # in breadth-first order from start
+
+    @classmethod
+    def of(cls, config: AgentsConfig) -> GraphShape:
+        handoffs = {agent_id: spec.handoffs for agent_id, spec in config.agents.items()}
+        return cls(
+            start=config.start,
+            names={agent_id: spec.name for agent_id, spec in config.agents.items()},
+            handoffs=handoffs,
+            tools={agent_id: spec.tools for agent_id, spec in config.agents.items()},
+            descriptions={a: " ".join(s.description.split()) for a, s in config.agents.items()},
+            reachable=tuple(reachable_from(config.start, handoffs)),
+        )
+
+    @property
+    def all_tools(self) -> list[str]:
+        return list(dict.fromkeys(t for tools in self.tools.values() for t in tools))
+
+
+def agent_node(agent_id: str) -> str:
+    # Prefixed: ids like "end" or "graph" are Mermaid keywords.
+    return f"agent_{agent_id}"
+
+
+def tool_node(tool: str) -> str:
+    return f"tool_{tool}"
+
+
+def _label(text: str) -> str:
+    # Inside "…" labels Mermaid understands entity codes; a raw quote would end the label.
+    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;")
+
+
+def to_mermaid(shape: GraphShape, *, title: str | None = None) -> str:
+    """Flowchart text: ``flowchart LR`` with a start marker, handoff and tool edges."""
+    lines = ["flowchart LR"]
+    if title:
+        lines.append(f"  %% {title}")
+    lines.append("  start((start))")
+    for agent_id, name in shape.names.items():
+        label = _label(name)
+        if name.casefold() != agent_id.casefold():
+            label += f"<br/>({agent_id})"  # the id is what handoffs and YAML refer to
+        lines.append(f'  {agent_node(agent_id)}["{label}"]')
+    for tool in shape.all_tools:
+        lines.append(f'  {tool_node(tool)}{{{{"{_label(tool)}"}}}}')
+    lines.append(f"  start --> {agent_node(shape.start)}")
+    for agent_id, targets in shape.handoffs.items():
+        lines.extend(
+            f"  {agent_node(agent_id)} -->|handoff| {agent_node(target)}"
+            for target in targets
+            if target in shape.names
+        )
+    for agent_id, tools in shape.tools.items():
+        lines.extend(f"  {agent_node(agent_id)} -.->|tool| {tool_node(tool)}" for tool in tools)
+    lines.append("  classDef start fill:#fff3c4,stroke:#b58900,stroke-width:3px")
+    lines.append("  classDef tool fill:#eef6ee,stroke:#4c8c4a")
+    lines.append("  classDef unreachable fill:#f4f4f4,stroke:#999,stroke-dasharray:4 3")
+    lines.append(f"  class {agent_node(shape.start)} start")
+    if shape.all_tools:
+        lines.append(f"  class {','.join(map(tool_node, shape.all_tools))} tool")
+    lost = [a for a in shape.names if a not in shape.reachable]
+    if lost:
+        lines.append(f"  class {','.join(map(agent_node, lost))} unreachable")
+    return "\n".join(lines) + "\n"

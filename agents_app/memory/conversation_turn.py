@@ -1,0 +1,137 @@
+"""A turn inside a stored conversation: one run at a time, cancellable from anywhere.
+
+The lock and the cancel flag live in the store, so they hold across connections, processes
+and function instances; the running side watches the flag, which is how a `run.cancel`
+sent to another invocation stops this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+
+import structlog
+
+from agents_app.engine import Engine
+from agents_app.graph import Graph
+from agents_app.memory.store import ConversationStore, StoreUnavailable
+from agents_app.protocol.events import (
+    RunCancelled,
+    RunCompleted,
+    RunEvent,
+    RunFailed,
+    RunIds,
+    RunStarted,
+    TerminalEvent,
+)
+from agents_app.stream.failures import MEMORY_DOWN as STORE_FAILURE
+from agents_app.stream.turn import Emit, Turn, run_turn
+
+log = structlog.get_logger("agents_app.memory")
+CANCEL_POLL_S = 0.25
+MEMORY_DOWN = STORE_FAILURE.message
+
+
+async def run_conversation_turn(
+    turn: Turn,
+    *,
+    engine: Engine,
+    store: ConversationStore,
+    emit: Emit,
+    timeout_s: float | None = None,
+    graph: Graph | None = None,
+) -> TerminalEvent | None:
+    """Run `turn` in its conversation; None when another run holds the conversation."""
+    cid, run_id = turn.conversation_id, turn.run_id
+    graph = graph or engine.graph  # one graph for the whole run, even across a reload
+    try:
+        if not await store.claim(cid, run_id):
+            return None
+    except StoreUnavailable as exc:
+        return _memory_down(turn, engine, emit, exc, graph)
+    # The terminal event waits until the lock is released: a client may send its next
+    # message the moment it sees it, and must not find its own conversation busy.
+    held: list[RunEvent] = []
+
+    def gated(event: RunEvent) -> None:
+        (held.append if isinstance(event, RunCompleted | RunFailed | RunCancelled) else emit)(event)
+
+    session = None
+    try:
+        agent = turn.agent or await _resume_agent(graph, store, cid)
+        session = store.session(cid)
+        watcher = asyncio.create_task(_watch(store, cid, run_id, asyncio.current_task()))
+        try:
+            terminal = await run_turn(
+                dataclasses.replace(turn, agent=agent),
+                engine=engine,
+                emit=gated,
+                session=session,
+                timeout_s=timeout_s,
+                graph=graph,
+            )
+        finally:
+            watcher.cancel()
+        if isinstance(terminal, RunCompleted):
+            with _logged(StoreUnavailable, "memory.last_agent_not_saved"):
+                await store.set_last_agent(cid, terminal.agent)
+        return terminal
+    finally:
+        with _logged(StoreUnavailable, "memory.release_failed"):
+            await store.release(cid, run_id)
+        if session is not None:
+            await store.release_session(session)
+        for event in held:
+            emit(event)
+
+
+async def _resume_agent(graph: Graph, store: ConversationStore, cid: str) -> str | None:
+    if graph.resume != "last_agent":
+        return None
+    try:
+        last = await store.last_agent(cid)
+    except StoreUnavailable:
+        return None  # start over at the start agent rather than fail the turn
+    return last if last in graph.agents else None
+
+
+async def _watch(
+    store: ConversationStore, cid: str, run_id: str, run: asyncio.Task[object] | None
+) -> None:
+    """Poll the cancel flag; keep the lock alive while the run is."""
+    ticks = 0
+    while run is not None and not run.done():
+        await asyncio.sleep(CANCEL_POLL_S)
+        ticks += 1
+        try:
+            if await store.cancel_requested(cid, run_id):
+                run.cancel("cancelled by client")
+                return
+            if ticks % 8 == 0:
+                await store.refresh(cid, run_id)
+        except StoreUnavailable as exc:
+            log.warning("memory.watch_failed", error=str(exc))
+
+
+def _memory_down(
+    turn: Turn, engine: Engine, emit: Emit, exc: Exception, graph: Graph | None = None
+) -> TerminalEvent:
+    log.warning("memory.unavailable", error=str(exc))
+    ids = RunIds(run_id=turn.run_id, conversation_id=turn.conversation_id)
+    agent = turn.agent or (graph or engine.graph).start
+    emit(RunStarted(**ids, agent=agent, input=turn.text))
+    terminal = RunFailed(
+        **ids, code=STORE_FAILURE.code, message=STORE_FAILURE.message, retryable=True
+    )
+    emit(terminal)
+    return terminal
+
+
+@contextlib.contextmanager
+def _logged(error: type[Exception], event: str) -> Iterator[None]:
+    try:
+        yield
+    except error as exc:
+        log.warning(event, error=str(exc))

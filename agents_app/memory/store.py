@@ -1,0 +1,56 @@
+"""The store interface, and choosing one from `SESSION_STORE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+from agents import Session
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached; the run fails with a retryable error, nothing is lost."""
+
+
+class ConversationStore(Protocol):
+    def session(self, conversation_id: str) -> Session:
+        """The SDK session holding this conversation's history."""
+
+    async def release_session(self, session: Session) -> None: ...
+
+    async def claim(self, conversation_id: str, run_id: str) -> bool:
+        """Take the conversation's run lock (with a TTL); False if another run holds it."""
+
+    async def refresh(self, conversation_id: str, run_id: str) -> None:
+        """Extend the lock while the run is alive."""
+
+    async def release(self, conversation_id: str, run_id: str) -> None: ...
+
+    async def request_cancel(self, conversation_id: str) -> bool:
+        """Flag the running run for cancellation; False if no run holds the lock."""
+
+    async def cancel_requested(self, conversation_id: str, run_id: str) -> bool: ...
+
+    async def last_agent(self, conversation_id: str) -> str | None: ...
+
+    async def set_last_agent(self, conversation_id: str, agent_id: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def open_store(url: str, *, ttl_s: int, lock_ttl_s: float, default_dir: Path) -> ConversationStore:
+    """`sqlite:///path.db`, `sqlite://` (default file under `default_dir`) or `redis://…`."""
+    scheme = urlparse(url).scheme
+    if scheme in {"redis", "rediss", "unix"}:
+        from agents_app.memory.redis_store import RedisStore
+
+        return RedisStore(url, ttl_s=ttl_s, lock_ttl_s=lock_ttl_s)
+    if scheme == "sqlite":
+        from agents_app.memory.sqlite_store import SQLiteStore
+
+        # As in SQLAlchemy: sqlite:///rel.db is relative to the cwd, sqlite:////abs.db absolute.
+        path = url.removeprefix("sqlite://").removeprefix("/")
+        target = Path(path) if path else default_dir / "conversations.db"
+        return SQLiteStore(target, lock_ttl_s=lock_ttl_s)
+    raise ValueError(f"SESSION_STORE must be sqlite:///… or redis://…, not {url!r}")

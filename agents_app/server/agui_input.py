@@ -1,0 +1,76 @@
+"""AG-UI `RunAgentInput` → one `Turn`: the last user message, with the thread before it.
+
+AG-UI clients hold the conversation and send all of it on every run, so the server keeps no
+session for them: the user and assistant text of earlier messages becomes the model input.
+Tool calls and results in the history are not replayed (they belong to whichever agent made
+them), and system/developer messages are ignored: the agents' instructions are the server's.
+The client's own tools (`tools`) are not offered to the agents.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from ag_ui.core import AssistantMessage, RunAgentInput, UserMessage
+from agents import TResponseInputItem
+from pydantic import ValidationError
+
+from agents_app.graph import Graph
+from agents_app.protocol.commands import BadFrame
+from agents_app.stream.turn import Turn
+
+
+def parse_run_input(body: bytes, *, max_bytes: int) -> RunAgentInput:
+    if len(body) > max_bytes:
+        raise BadFrame("too_large", f"Request of {len(body)} bytes exceeds {max_bytes} bytes.")
+    try:
+        return RunAgentInput.model_validate_json(body)
+    except ValidationError as exc:
+        where = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)[:3]
+        ]
+        raise BadFrame("bad_request", "Invalid RunAgentInput: " + "; ".join(where)) from None
+
+
+def turn_from_input(run_input: RunAgentInput, *, graph: Graph, max_text_bytes: int) -> Turn:
+    if not run_input.messages or not isinstance(run_input.messages[-1], UserMessage):
+        raise BadFrame("bad_request", "The last message must be the user's (role 'user').")
+    text = _text(run_input.messages[-1].content)
+    if not text.strip():
+        raise BadFrame("bad_request", "The last user message has no text.")
+    if len(text.encode("utf-8", "surrogatepass")) > max_text_bytes:
+        raise BadFrame("too_large", f"The user message exceeds the {max_text_bytes}-byte limit.")
+    history: list[TResponseInputItem] = []
+    for message in run_input.messages[:-1]:
+        if isinstance(message, UserMessage) and (said := _text(message.content)):
+            history.append({"role": "user", "content": said})
+        elif isinstance(message, AssistantMessage) and message.content:
+            history.append({"role": "assistant", "content": message.content})
+    return Turn(
+        conversation_id=run_input.thread_id,
+        text=text,
+        agent=_start_agent(run_input.forwarded_props, graph),
+        run_id=run_input.run_id,
+        history=tuple(history),
+    )
+
+
+def _text(content: Any) -> str:
+    """A message's text: plain content, or the text parts of a multimodal one."""
+    if isinstance(content, str):
+        return content
+    return "".join(str(getattr(part, "text", "")) for part in content or ())
+
+
+def _start_agent(props: Any, graph: Graph) -> str | None:
+    """`forwardedProps.agent` picks the starting agent, like `agent` in `user.message`."""
+    agent = props.get("agent") if isinstance(props, dict) else None
+    if agent is None:
+        return None
+    if not isinstance(agent, str) or agent not in graph.agents:
+        hint = difflib.get_close_matches(str(agent), list(graph.agents), n=1)
+        suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise BadFrame("bad_request", f"Unknown agent {agent!r}{suffix}.")
+    return agent

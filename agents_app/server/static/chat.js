@@ -1,0 +1,379 @@
+// The chat page: the JSON event protocol (v1) over the WebSocket at `/` of the same server.
+// Plain browser JavaScript, no build step and nothing fetched from elsewhere, so it works offline.
+// Everything the server sends is rendered as text (textContent), never as HTML.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    transcript: $("transcript"),
+    hint: $("hint"),
+    form: $("composer"),
+    input: $("message"),
+    agent: $("agent"),
+    send: $("send"),
+    cancel: $("cancel"),
+    status: $("status"),
+    speaking: $("speaking"),
+    model: $("model"),
+  };
+
+  const RECONNECT_MIN_MS = 500;
+  const RECONNECT_MAX_MS = 10000;
+
+  const state = {
+    socket: null,
+    connected: false,
+    attempt: 0, // reconnect attempts since the last successful open
+    retryTimer: null,
+    countdownTimer: null,
+    conversationId: null, // kept across reconnects so the conversation resumes
+    agents: new Map(), // id → {name, description}
+    run: null, // the run in progress: {el, messages: Map, tools: Map}
+    awaitingRun: false, // a message was sent and its run.started has not arrived yet
+  };
+
+  // -- small DOM helpers ------------------------------------------------------------------
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function agentName(id) {
+    return state.agents.get(id)?.name || id;
+  }
+
+  function badge(agentId) {
+    const node = el("span", "badge", agentName(agentId));
+    node.dataset.agent = agentId;
+    node.title = agentId;
+    return node;
+  }
+
+  function stickToBottom(fn) {
+    const t = ui.transcript;
+    const atBottom = t.scrollHeight - t.scrollTop - t.clientHeight < 40;
+    fn();
+    if (atBottom) t.scrollTop = t.scrollHeight;
+  }
+
+  function append(node, parent = ui.transcript) {
+    stickToBottom(() => parent.appendChild(node));
+    return node;
+  }
+
+  function setSpeaking(agentId) {
+    ui.speaking.textContent = agentId ? agentName(agentId) : "no agent yet";
+    ui.speaking.classList.toggle("idle", !agentId);
+    ui.speaking.dataset.agent = agentId || "";
+  }
+
+  function setStatus(kind, text) {
+    ui.status.className = `status ${kind}`;
+    ui.status.textContent = text;
+  }
+
+  function notice(kind, text) {
+    return append(el("div", `notice ${kind}`, text));
+  }
+
+  function updateControls() {
+    const running = state.run !== null || state.awaitingRun;
+    ui.input.disabled = !state.connected;
+    ui.send.disabled = !state.connected || running;
+    ui.cancel.hidden = !running;
+    ui.cancel.disabled = !state.connected;
+  }
+
+  // -- connection -------------------------------------------------------------------------
+
+  function socketUrl() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    // A server started with a token is opened as /?token=…; the socket needs it too.
+    const token = new URLSearchParams(location.search).get("token");
+    const query = token ? `?token=${encodeURIComponent(token)}` : "";
+    return `${scheme}//${location.host}/${query}`;
+  }
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    clearInterval(state.countdownTimer);
+    setStatus("connecting", state.attempt ? "reconnecting…" : "connecting…");
+    const socket = new WebSocket(socketUrl());
+    state.socket = socket;
+    socket.addEventListener("open", () => {
+      state.attempt = 0;
+      state.connected = true;
+      setStatus("connected", "connected");
+      updateControls();
+    });
+    socket.addEventListener("message", (msg) => {
+      let event;
+      try {
+        event = JSON.parse(msg.data);
+      } catch {
+        notice("error", `Unreadable frame from the server: ${String(msg.data).slice(0, 200)}`);
+        return;
+      }
+      handle(event);
+    });
+    socket.addEventListener("close", () => {
+      if (state.socket !== socket) return;
+      state.socket = null;
+      state.connected = false;
+      if (state.run || state.awaitingRun) {
+        endRun("interrupted", "Connection lost: the run was interrupted.");
+      }
+      scheduleReconnect();
+    });
+  }
+
+  function scheduleReconnect() {
+    // Exponential backoff with jitter, so a restarted server is not hit by every tab at once.
+    const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** state.attempt);
+    const delay = base + Math.floor(Math.random() * 250);
+    state.attempt += 1;
+    const due = Date.now() + delay;
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((due - Date.now()) / 1000));
+      setStatus("offline", `disconnected — reconnecting in ${left}s`);
+    };
+    tick();
+    state.countdownTimer = setInterval(tick, 250);
+    state.retryTimer = setTimeout(connect, delay);
+    updateControls();
+  }
+
+  function sendCommand(command) {
+    if (!state.socket || state.socket.readyState !== WebSocket.OPEN) return false;
+    state.socket.send(JSON.stringify(command));
+    return true;
+  }
+
+  // -- events -----------------------------------------------------------------------------
+
+  function handle(event) {
+    switch (event.type) {
+      case "session.ready":
+        return onReady(event);
+      case "run.started":
+        return onRunStarted(event);
+      case "agent.switched":
+        return onSwitched(event);
+      case "message.started":
+        return messageFor(event);
+      case "text.delta":
+        return onDelta(event);
+      case "message.completed":
+        return onMessageCompleted(event);
+      case "tool.call.started":
+        return onToolStarted(event);
+      case "tool.call.completed":
+        return onToolCompleted(event);
+      case "run.completed":
+        return onRunCompleted(event);
+      case "run.failed":
+        return endRun("failed", `${event.message}`, event);
+      case "run.cancelled":
+        return endRun("cancelled", `Cancelled: ${event.reason}`);
+      case "error":
+        return onError(event);
+      case "pong":
+        return undefined;
+      default:
+        return undefined; // newer servers may add events; ignoring them is the contract
+    }
+  }
+
+  function onReady(event) {
+    state.agents = new Map(event.agents.map((a) => [a.id, a]));
+    if (!state.conversationId) state.conversationId = event.conversation_id;
+    ui.model.textContent = `${event.model.provider} · ${event.model.name}`;
+    const chosen = ui.agent.value;
+    ui.agent.replaceChildren(el("option", "", `${agentName(event.start_agent)} (default)`));
+    ui.agent.firstChild.value = "";
+    for (const agent of event.agents) {
+      if (agent.id === event.start_agent) continue;
+      const option = el("option", "", agent.name);
+      option.value = agent.id;
+      option.title = agent.description;
+      ui.agent.appendChild(option);
+    }
+    ui.agent.value = state.agents.has(chosen) ? chosen : "";
+    updateControls();
+  }
+
+  function onRunStarted(event) {
+    state.awaitingRun = false;
+    const runEl = append(el("section", "run"));
+    runEl.dataset.runId = event.run_id;
+    const head = el("div", "run-head");
+    head.append(el("span", "muted", "run started with "), badge(event.agent));
+    runEl.appendChild(head);
+    state.run = { el: runEl, messages: new Map(), tools: new Map() };
+    setSpeaking(event.agent);
+    updateControls();
+  }
+
+  function currentRun() {
+    // Events of a run we did not see start (a page opened mid-run) still get a home.
+    if (!state.run) onRunStarted({ run_id: "?", agent: ui.speaking.dataset.agent || "?" });
+    return state.run;
+  }
+
+  function onSwitched(event) {
+    const run = currentRun();
+    const marker = el("div", "switch");
+    marker.append(badge(event.from_agent), el("span", "arrow", " hands off to "), badge(event.to_agent));
+    append(marker, run.el);
+    setSpeaking(event.to_agent);
+  }
+
+  function messageFor(event) {
+    const run = currentRun();
+    let message = run.messages.get(event.message_id);
+    if (!message) {
+      const box = el("article", "msg assistant streaming");
+      box.dataset.messageId = event.message_id;
+      box.appendChild(badge(event.agent));
+      const text = el("div", "text");
+      box.appendChild(text);
+      append(box, run.el);
+      message = { box, text };
+      run.messages.set(event.message_id, message);
+      setSpeaking(event.agent);
+    }
+    return message;
+  }
+
+  function onDelta(event) {
+    const message = messageFor(event);
+    stickToBottom(() => message.text.append(event.delta));
+  }
+
+  function onMessageCompleted(event) {
+    const message = messageFor(event);
+    // The completed text is authoritative: it repairs anything a dropped delta lost.
+    if (message.text.textContent !== event.text) message.text.textContent = event.text;
+    message.box.classList.remove("streaming");
+  }
+
+  function onToolStarted(event) {
+    const run = currentRun();
+    const card = el("details", "tool-card running");
+    card.open = true;
+    card.dataset.callId = event.call_id;
+    const summary = el("summary");
+    summary.append(el("span", "tool-icon", "⚙"), el("span", "tool-name", event.tool));
+    summary.append(badge(event.agent));
+    const chip = el("span", "tool-status", "running…");
+    summary.appendChild(chip);
+    card.appendChild(summary);
+    card.appendChild(el("div", "label", "arguments"));
+    card.appendChild(el("pre", "tool-args", JSON.stringify(event.arguments, null, 2)));
+    append(card, run.el);
+    run.tools.set(event.call_id, { card, chip });
+  }
+
+  function onToolCompleted(event) {
+    const run = currentRun();
+    let tool = run.tools.get(event.call_id);
+    if (!tool) {
+      onToolStarted({ ...event, arguments: {} });
+      tool = run.tools.get(event.call_id);
+    }
+    const { card, chip } = tool;
+    card.classList.remove("running");
+    card.classList.add(event.error ? "failed" : "done");
+    chip.textContent = `${event.error ? "error" : "done"} · ${event.duration_ms} ms`;
+    const duration = el("span", "tool-duration", `${event.duration_ms} ms`);
+    duration.hidden = true; // machine-readable twin of the chip, for tests and scripts
+    card.appendChild(duration);
+    card.appendChild(el("div", "label", event.truncated ? "output (truncated)" : "output"));
+    card.appendChild(el("pre", "tool-output", event.output));
+    if (event.error) {
+      card.appendChild(el("div", "label", "error"));
+      card.appendChild(el("pre", "tool-error", event.error));
+    }
+  }
+
+  function onRunCompleted(event) {
+    const u = event.usage;
+    const parts = [
+      `done in ${(event.duration_ms / 1000).toFixed(1)} s`,
+      `${u.requests} model requests`,
+      `${u.input_tokens} in + ${u.output_tokens} out tokens`,
+    ];
+    endRun("completed", parts.join(" · "));
+  }
+
+  function endRun(kind, text, failure) {
+    const run = currentRun();
+    for (const message of run.messages.values()) message.box.classList.remove("streaming");
+    for (const tool of run.tools.values()) {
+      if (tool.card.classList.contains("running")) {
+        tool.card.classList.replace("running", "failed");
+        tool.chip.textContent = "not finished";
+      }
+    }
+    const end = el("div", `run-end run-${kind}`);
+    if (failure) {
+      end.setAttribute("role", "alert");
+      end.append(el("strong", "", `Error (${failure.code})`), el("span", "", ` ${text}`));
+      if (failure.retryable) end.append(el("span", "muted", " — you can try again."));
+    } else {
+      end.textContent = text;
+    }
+    append(end, run.el);
+    run.el.classList.add(`ended-${kind}`);
+    state.run = null;
+    state.awaitingRun = false;
+    updateControls();
+    if (ui.input && !ui.input.disabled) ui.input.focus();
+  }
+
+  function onError(event) {
+    // Connection-level errors (busy, bad_request, too_large…): the connection stays usable.
+    state.awaitingRun = false;
+    const node = notice("error", `${event.code}: ${event.message}`);
+    node.setAttribute("role", "alert");
+    node.dataset.code = event.code;
+    updateControls();
+  }
+
+  // -- composer ---------------------------------------------------------------------------
+
+  function submit() {
+    const text = ui.input.value;
+    if (!text.trim() || ui.send.disabled) return;
+    const command = { type: "user.message", text };
+    if (ui.agent.value) command.agent = ui.agent.value;
+    if (state.conversationId) command.conversation_id = state.conversationId;
+    if (!sendCommand(command)) return;
+    ui.hint.hidden = true;
+    append(el("div", "msg user", text));
+    ui.input.value = "";
+    state.awaitingRun = true;
+    updateControls();
+  }
+
+  ui.form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    submit();
+  });
+  ui.input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  ui.cancel.addEventListener("click", () => {
+    if (sendCommand({ type: "run.cancel" })) ui.cancel.disabled = true;
+  });
+
+  updateControls();
+  connect();
+})();

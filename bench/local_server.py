@@ -1,0 +1,86 @@
+"""The local server in the benchmark's own process, and the fast client beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from agents_app.engine import Engine
+from agents_app.logs import configure_logging
+from agents_app.server.app import create_app
+from agents_app.settings import Settings
+from bench.common import PYTHON, ROOT, bench_env
+
+JOKE = "Tell me a joke about programming"
+
+
+def offline_settings(pace_s: float) -> Settings:
+    """All the benchmark's runs come from one client on one connection: the per-client abuse
+    limits are lifted, and conversations are stored in a temporary directory."""
+    settings = Settings(
+        provider="offline",
+        offline_pace_s=pace_s,
+        jokes_seed=1,
+        log_level="WARNING",
+        rate_limit_per_minute=1e9,
+        rate_limit_burst=1_000_000,
+        data_dir=Path(tempfile.mkdtemp(prefix="agents-bench-")),
+    )
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=[])
+    return settings
+
+
+@contextlib.asynccontextmanager
+async def serving(engine: Engine) -> AsyncIterator[str]:
+    """`create_app(engine)` under uvicorn on 127.0.0.1, on this loop; yields the ws:// URL."""
+    config = uvicorn.Config(
+        create_app(engine),
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        lifespan="off",
+        ws_per_message_deflate=False,  # as `agents-app serve` runs it
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    try:
+        yield f"ws://{host}:{port}/"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def client_runs(url: str, runs: int, text: str = JOKE) -> dict[str, Any]:
+    """`bench.ws_client` in a child process; this loop keeps serving while it runs."""
+    proc = await asyncio.create_subprocess_exec(
+        PYTHON,
+        "-m",
+        "bench.ws_client",
+        url,
+        str(runs),
+        text,
+        cwd=ROOT,
+        env=bench_env(),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.ws_client exited with {proc.returncode}")
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    for index, run in enumerate(result["runs"]):
+        if run["terminal"] != "run.completed" or not run["gap_free"]:
+            raise RuntimeError(f"run {index} went wrong: {run['terminal']}, {run['gap_free']}")
+    assert isinstance(result, dict)
+    return result

@@ -1,0 +1,204 @@
+"""Conversation stores (SQLite, Redis) and turns inside stored conversations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents_app.engine import Engine
+from agents_app.memory.conversation_turn import MEMORY_DOWN, run_conversation_turn
+from agents_app.memory.store import ConversationStore, open_store
+from agents_app.protocol.events import RunEvent
+from agents_app.stream.turn import Turn
+from agents_app.testing import Reply, ScriptedOpenAIServer, Text
+from tests.conftest import offline_settings
+from tests.redis_server import RedisServer
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ConversationStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/memory.db"
+    else:
+        url = request.getfixturevalue("redis_server").url
+    opened = open_store(url, ttl_s=3600, lock_ttl_s=0.5, default_dir=tmp_path)
+    yield opened
+    await opened.aclose()
+
+
+async def test_one_run_per_conversation_with_an_expiring_lock(store: ConversationStore) -> None:
+    assert await store.claim("c1", "run_a")
+    assert not await store.claim("c1", "run_b")
+    assert await store.claim("c2", "run_b")  # other conversations are independent
+    await store.release("c1", "run_b")  # not the holder: no effect
+    assert not await store.claim("c1", "run_c")
+    await store.release("c1", "run_a")
+    assert await store.claim("c1", "run_c")
+    await asyncio.sleep(0.6)  # the lock's TTL: a crashed holder does not block forever
+    assert await store.claim("c1", "run_d")
+
+
+async def test_cancel_flag_reaches_the_holder_only(store: ConversationStore) -> None:
+    assert not await store.request_cancel("idle")
+    assert await store.claim("c1", "run_a")
+    assert await store.request_cancel("c1")
+    assert await store.cancel_requested("c1", "run_a")
+    assert not await store.cancel_requested("c1", "run_other")
+    await store.release("c1", "run_a")
+    assert await store.claim("c1", "run_b")
+    assert not await store.cancel_requested("c1", "run_b")  # a new run starts clean
+
+
+async def test_last_agent(store: ConversationStore) -> None:
+    assert await store.last_agent("c1") is None
+    await store.set_last_agent("c1", "joker")
+    assert await store.last_agent("c1") == "joker"
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.events: list[RunEvent] = []
+        self.streaming = asyncio.Event()
+
+    def __call__(self, event: RunEvent) -> None:
+        self.events.append(event)
+        if event.type == "text.delta":
+            self.streaming.set()
+
+
+def remote_engine(srv: ScriptedOpenAIServer, **overrides: Any) -> Engine:
+    return Engine.from_settings(
+        offline_settings(provider="openai", api_key="sk-test", base_url=srv.base_url, **overrides)
+    )
+
+
+async def test_history_survives_across_store_instances(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/memory.db"
+    with ScriptedOpenAIServer() as srv:
+        srv.enqueue(Reply([Text("Hello Ada.")]), Reply([Text("You are Ada.")]))
+        engine = remote_engine(srv)
+        for text in ("My name is Ada", "What is my name?"):
+            # A new store each turn: what a new function invocation sees.
+            store = open_store(url, ttl_s=60, lock_ttl_s=5, default_dir=tmp_path)
+            turn = Turn(conversation_id="conv-1", text=text, agent="joker")
+            terminal = await run_conversation_turn(
+                turn, engine=engine, store=store, emit=lambda e: None
+            )
+            assert terminal is not None and terminal.type == "run.completed"
+        second_input = json.dumps(srv.requests[1].body["input"])
+    assert "My name is Ada" in second_input and "Hello Ada." in second_input
+
+
+async def test_busy_when_another_run_holds_the_conversation(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/m.db", ttl_s=60, lock_ttl_s=5, default_dir=tmp_path)
+    engine = Engine.from_settings(offline_settings())
+    assert await store.claim("conv", "run_elsewhere")
+    events: list[RunEvent] = []
+    turn = Turn(conversation_id="conv", text="hi")
+    assert await run_conversation_turn(turn, engine=engine, store=store, emit=events.append) is None
+    assert events == []
+
+
+async def test_cancel_from_another_invocation_stops_the_run_within_a_second(
+    store: ConversationStore, tmp_path: Path
+) -> None:
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.05))
+    collect = Collector()
+    events = collect.events
+    turn = Turn(conversation_id="conv", text="Tell me a joke about cats")
+    run = asyncio.create_task(run_conversation_turn(turn, engine=engine, store=store, emit=collect))
+    await asyncio.wait_for(collect.streaming.wait(), 10)
+    assert await store.request_cancel("conv")  # e.g. from another function instance
+    asked = asyncio.get_running_loop().time()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(run, 2)
+    assert asyncio.get_running_loop().time() - asked < 1.0
+    assert events[-1].type == "run.cancelled"
+    assert [e.type for e in events].count("run.cancelled") == 1
+    assert await store.claim("conv", "next")  # the lock was released
+
+
+async def test_redis_going_away_mid_run_fails_clearly_and_recovers(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    store = open_store(redis_server.url, ttl_s=60, lock_ttl_s=5, default_dir=tmp_path)
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.02))
+    collect = Collector()
+    events = collect.events
+    turn = Turn(conversation_id="conv", text="Tell me a joke about cats")
+    run = asyncio.create_task(run_conversation_turn(turn, engine=engine, store=store, emit=collect))
+    await asyncio.wait_for(collect.streaming.wait(), 10)
+    redis_server.stop()
+    terminal = await asyncio.wait_for(run, 15)
+    assert terminal is not None and terminal.type == "run.failed"
+    assert terminal.code == "internal" and terminal.retryable
+    assert terminal.message == MEMORY_DOWN
+    assert [e.type for e in events].count("run.failed") == 1
+
+    # While it is down, a new turn fails at once with the same clear message.
+    down: list[RunEvent] = []
+    again = Turn(conversation_id="conv", text="hi")
+    terminal = await run_conversation_turn(again, engine=engine, store=store, emit=down.append)
+    assert (
+        terminal is not None and terminal.type == "run.failed" and terminal.message == MEMORY_DOWN
+    )
+    assert [e.type for e in down] == ["run.started", "run.failed"]
+
+    redis_server.start()
+    back = Turn(conversation_id="conv", text="Tell me a joke about dogs", agent="joker")
+    terminal = await run_conversation_turn(back, engine=engine, store=store, emit=lambda e: None)
+    assert terminal is not None and terminal.type == "run.completed"
+    await store.aclose()
+
+
+@pytest.mark.parametrize(("resume", "second_agent"), [("last_agent", "joker"), ("start", "triage")])
+async def test_resume_follows_the_yaml_setting(
+    tmp_path: Path, resume: str, second_agent: str
+) -> None:
+    import shutil
+
+    from agents_app.settings import DEFAULT_CONFIG
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG.parent, config_dir)
+    agents_yaml = config_dir / "agents.yaml"
+    agents_yaml.write_text(
+        agents_yaml.read_text().replace("start: triage\n", f"start: triage\nresume: {resume}\n")
+    )
+    engine = Engine.from_settings(offline_settings(config_path=agents_yaml))
+    store = engine.store
+    first: list[RunEvent] = []
+    turn = Turn(conversation_id="c", text="Tell me a joke about cats")
+    await run_conversation_turn(turn, engine=engine, store=store, emit=first.append)
+    assert first[-1].type == "run.completed" and first[-1].agent == "joker"
+    second: list[RunEvent] = []
+    turn = Turn(conversation_id="c", text="one more please")
+    await run_conversation_turn(turn, engine=engine, store=store, emit=second.append)
+    started = second[0]
+    assert started.type == "run.started" and started.agent == second_agent
+    await engine.aclose()
+
+
+def test_history_budget_keeps_the_newest_items_from_a_user_turn() -> None:
+    from agents_app.memory.history import bounded_history
+
+    history: list[Any] = [
+        {"role": "user", "content": "first"},
+        {"type": "function_call", "call_id": "c1", "name": "t", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "1"},
+        {"role": "assistant", "content": "one"},
+        {"role": "user", "content": "second"},
+        {"type": "function_call", "call_id": "c2", "name": "t", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c2", "output": "2"},
+        {"role": "assistant", "content": "two"},
+    ]
+    new: list[Any] = [{"role": "user", "content": "third"}]
+    combine = bounded_history(5)
+    # The newest 5 would open on c1's output without its call: start at the next user turn.
+    assert combine(history, new) == [*history[4:], *new]
+    assert combine(history[:2], new) == [*history[:2], *new]
