@@ -156,14 +156,15 @@ class Connection:
             log.error("run.crashed", exc_info=task.exception())
 
     def _on_sink_closed(self) -> None:
-        if self._run is not None:
+        if self._run is not None and not self._run_ended:
             self._run.cancel("connection lost")
 
     async def _cancel_run(self, reason: str) -> None:
         task = self._run
         if task is None:
             return
-        task.cancel(reason)
+        if not self._run_ended:  # an ended run is only releasing its lock: let it finish
+            task.cancel(reason)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
