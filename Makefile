@@ -22,10 +22,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# System packages the tests use (Debian; CI runs as root). Nothing happens when present.
+# System packages the tests use (Debian; CI runs as root): a real redis-server, and
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+# Nothing happens when they are present.
+SYSTEM_PACKAGES := redis-server:redis-server chromium:chromium
 system-deps:
-	@command -v redis-server >/dev/null || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
+	  command -v "$${entry%%:*}" >/dev/null || missing="$$missing $${entry##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 # The official AG-UI client that tests drive POST /ag-ui with (pinned in package-lock.json).
 NODE_DIR   := tests/node

@@ -190,17 +190,21 @@ async def test_failing_tool_card_shows_its_error(browser: Browser, tmp_path: Pat
 
 
 async def test_page_reconnects_after_the_socket_drops(browser: Browser) -> None:
-    engine = Engine.from_settings(offline_settings())
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.02))
     port = _free_port()
     async with _serve_on(engine, port):
         page = await open_chat(browser, f"http://127.0.0.1:{port}/")
-    # The server is gone: the page says so and keeps trying.
+        await send(page, JOKE)
+        await expect(page.locator(".msg.assistant .text")).to_have_text(re.compile(r"\w+"))
+    # The server went away mid-run: the page says so and keeps trying.
+    await expect(page.locator(".run-interrupted")).to_contain_text("Connection lost")
     await expect(page.locator("#status")).to_have_text(re.compile("reconnecting"))
     await expect(page.locator("#send")).to_be_disabled()
+    await screenshot(page, "chat-reconnecting")
     async with _serve_on(engine, port):
         await expect(page.locator("#status")).to_have_text("connected", timeout=15_000)
-        await send(page, JOKE)
-        await expect(page.locator(".run-completed")).to_be_visible()
+        await send(page, "hello")
+        await expect(page.locator(".run-completed")).to_be_visible(timeout=10_000)
 
 
 def _free_port() -> int:

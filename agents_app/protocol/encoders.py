@@ -75,11 +75,10 @@ def _args(arguments: dict[str, object]) -> str:
 
 
 ENCODERS: dict[str, Encoder] = {"json": encode_json, "text": encode_text, "pretty": encode_pretty}
-FORMATS: tuple[FormatName, ...] = ("json", "text", "pretty", "ag-ui")
 
 
 def new_encoder(fmt: str, *, model: ModelInfo | None = None) -> Encoder:
-    """A fresh encoder for `fmt` (one of FORMATS); `model` names the backend in AG-UI usage."""
+    """A fresh encoder for `fmt` (a FormatName); `model` names the backend in AG-UI usage."""
     if fmt == "ag-ui":
         # Imported here: only connections that ask for AG-UI pay for its models.
         from agents_app.protocol.agui import AgUiEncoder

@@ -124,8 +124,11 @@
       if (state.socket !== socket) return;
       state.socket = null;
       state.connected = false;
-      if (state.run || state.awaitingRun) {
+      if (state.run) {
         endRun("interrupted", "Connection lost: the run was interrupted.");
+      } else if (state.awaitingRun) {
+        state.awaitingRun = false;
+        notice("error", "Connection lost before the run started; send the message again.");
       }
       scheduleReconnect();
     });
