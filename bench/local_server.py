@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from agents_app.engine import Engine
 from agents_app.logs import configure_logging
 from agents_app.server.app import create_app
+from agents_app.server.in_loop import serving as serving_app
 from agents_app.settings import Settings
 from bench.common import PYTHON, ROOT, bench_env
 
@@ -40,26 +39,10 @@ def offline_settings(pace_s: float) -> Settings:
 @contextlib.asynccontextmanager
 async def serving(engine: Engine) -> AsyncIterator[str]:
     """`create_app(engine)` under uvicorn on 127.0.0.1, on this loop; yields the ws:// URL."""
-    config = uvicorn.Config(
-        create_app(engine),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        lifespan="off",
-        ws_per_message_deflate=False,  # as `agents-app serve` runs it
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    host, port = server.servers[0].sockets[0].getsockname()[:2]
-    try:
-        yield f"ws://{host}:{port}/"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    # Without per-message deflate, as `agents-app serve` runs it.
+    app = create_app(engine)
+    async with serving_app(app, lifespan="off", ws_per_message_deflate=False) as served:
+        yield served.url()
 
 
 async def client_runs(url: str, runs: int, text: str = JOKE) -> dict[str, Any]:

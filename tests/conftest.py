@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from agents_app.engine import Engine
 from agents_app.server.app import create_app
+from agents_app.server.in_loop import Served, serving
 from agents_app.settings import Settings
 from tests.web_fakes import fake_web_settings, runtime_for
 from tools.web import client as web_client
@@ -57,14 +57,8 @@ def engine(settings: Settings) -> Engine:
 
 
 class LiveServer:
-    def __init__(self, server: uvicorn.Server) -> None:
-        self._server = server
-
-    @property
-    def url(self) -> str:
-        sock = self._server.servers[0].sockets[0]
-        host, port = sock.getsockname()[:2]
-        return f"ws://{host}:{port}/"
+    def __init__(self, served: Served) -> None:
+        self.url = served.url()
 
     def connect(self, query: str = "") -> Any:
         return connect(self.url + query, max_size=None, open_timeout=5)
@@ -72,25 +66,10 @@ class LiveServer:
 
 @contextlib.asynccontextmanager
 async def live_server(engine: Engine) -> AsyncIterator[LiveServer]:
-    config = uvicorn.Config(
-        create_app(engine),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        ws_max_size=max(4 * engine.settings.max_frame_bytes, 1 << 20),
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield LiveServer(server)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    app = create_app(engine)
+    ws_max_size = max(4 * engine.settings.max_frame_bytes, 1 << 20)
+    async with serving(app, lifespan="off", ws_max_size=ws_max_size) as served:
+        yield LiveServer(served)
 
 
 @pytest.fixture

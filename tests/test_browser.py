@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import socket
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from agents import FunctionTool, function_tool
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -20,6 +18,7 @@ from agents_app.engine import Engine
 from agents_app.graph import build_graph
 from agents_app.models.providers import build_backend
 from agents_app.server.app import STATIC, create_app
+from agents_app.server.in_loop import serving
 from agents_app.testing import Fail, Reply, ScriptedOpenAIServer, Text, ToolCall
 from tests.conftest import LiveServer, live_server, offline_settings
 from tests.deps import chromium
@@ -215,22 +214,6 @@ def _free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def _serve_on(engine: Engine, port: int) -> AsyncIterator[None]:
-    config = uvicorn.Config(
-        create_app(engine),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
+    app = create_app(engine)
+    async with serving(app, port=port, lifespan="off", timeout_graceful_shutdown=1):
         yield
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)

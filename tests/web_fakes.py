@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpcore
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from agents_app.server.in_loop import serving
 from tools.web.client import WebRuntime
 from tools.web.settings import WebSettings
 from tools.web.ssrf import IPAddress
@@ -388,25 +388,8 @@ class FakeWeb:
 @contextlib.asynccontextmanager
 async def serve(web: FakeWeb, **options: Any) -> AsyncIterator[FakeWeb]:
     """Serve on 127.0.0.1 (a free port); `options` go to uvicorn (e.g. TLS key and cert)."""
-    config = uvicorn.Config(
-        web.app(),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        lifespan="off",
-        access_log=False,
-        **options,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    web.port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    # force_exit: streaming pages may still be "sending" to a reader that has gone.
+    app = web.app()
+    async with serving(app, lifespan="off", access_log=False, force_exit=True, **options) as served:
+        web.port = served.port
         yield web
-    finally:
-        server.should_exit = True
-        server.force_exit = True  # streaming pages may still be "sending" to a closed reader
-        await asyncio.wait_for(task, 10)

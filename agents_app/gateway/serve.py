@@ -10,10 +10,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
-
 from agents_app.gateway.connection_service import ConnectionRegistry, start_grpc_server
 from agents_app.gateway.emulator import GatewayOptions, Handler, create_gateway_app
+from agents_app.server.in_loop import serving
 
 DEFAULT_FUNCTION = Path(__file__).resolve().parents[2] / "function.py"
 
@@ -52,25 +51,11 @@ async def running_gateway(
     # The function finds its Connection Service through its environment, as deployed.
     os.environ["AGENTS_CONNECTIONS_ENDPOINT"] = grpc_target
     os.environ["AGENTS_CONNECTIONS_INSECURE"] = "true"
-    config = uvicorn.Config(
-        create_gateway_app(handler, registry, options),
-        host=host,
-        port=port,
-        log_config=None,
-        ws_max_size=1 << 20,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    app = create_gateway_app(handler, registry, options)
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        bound_host, bound_port = server.servers[0].sockets[0].getsockname()[:2]
-        yield RunningGateway(f"ws://{bound_host}:{bound_port}/", registry, grpc_target, task)
+        async with serving(app, host=host, port=port, ws_max_size=1 << 20) as served:
+            yield RunningGateway(served.url(), registry, grpc_target, served.task)
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
         await grpc_server.stop(grace=1)
 
 

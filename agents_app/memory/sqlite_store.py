@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,21 +35,17 @@ class SQLiteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock_ttl_s = lock_ttl_s
-        with self._connect() as db:
-            db.execute(_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        # One connection, used from worker threads one at a time: opening a connection per
+        # statement cost more than the statements (several run per turn).
+        self._db = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(_SCHEMA)
+        self._db_lock = threading.Lock()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
-            db = self._connect()
-            try:
-                return work(db)
-            finally:
-                db.close()
+            with self._db_lock:
+                return work(self._db)
 
         try:
             return await asyncio.to_thread(call)
@@ -133,4 +130,4 @@ class SQLiteStore:
         )
 
     async def aclose(self) -> None:
-        return None
+        self._db.close()
