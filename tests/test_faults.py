@@ -35,18 +35,6 @@ from tests.conftest import is_terminal, live_server, recv_json, recv_until
 TERMINALS = {"run.completed", "run.failed", "run.cancelled"}
 
 
-@pytest.fixture(scope="module")
-def scripted() -> Any:
-    with ScriptedOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture
-def srv(scripted: ScriptedOpenAIServer) -> ScriptedOpenAIServer:
-    scripted.reset()
-    return scripted
-
-
 def settings_for(base_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "provider": "openai",

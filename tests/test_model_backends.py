@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +34,6 @@ JOKE_SCRIPT = (
     Reply([ToolCall("how_many_jokes")]),
     Reply([Text("Why do programmers mix up Halloween and Christmas? Oct 31 == Dec 25.")]),
 )
-
-
-@pytest.fixture(scope="module")
-def scripted() -> Iterator[ScriptedOpenAIServer]:
-    with ScriptedOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture
-def srv(scripted: ScriptedOpenAIServer) -> ScriptedOpenAIServer:
-    scripted.reset()
-    return scripted
 
 
 def remote_settings(srv: ScriptedOpenAIServer, **overrides: Any) -> Settings:
