@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     max_connections_per_client: int = Field(
         default=20, gt=0, validation_alias="AGENTS_MAX_CONNECTIONS_PER_CLIENT"
     )
+    max_conversations_per_connection: int = Field(
+        default=20, gt=0, validation_alias="AGENTS_MAX_CONVERSATIONS_PER_CONNECTION"
+    )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_format: Literal["json", "console"] = Field(default="json", validation_alias="LOG_FORMAT")
 

@@ -76,3 +76,19 @@ async def test_connections_per_client_address() -> None:
             assert (await recv_json(third))["type"] == "session.ready"
             await third.send(json.dumps({"type": "ping"}))
             assert await recv_json(third) == {"type": "pong"}
+
+
+async def test_conversations_per_connection() -> None:
+    engine = Engine.from_settings(offline_settings(max_conversations_per_connection=2))
+    async with live_server(engine) as live, live.connect() as ws:
+        await recv_json(ws)
+        answers = []
+        for conversation in ("a", "b", "a", "c"):
+            message = {"type": "user.message", "text": "cats", "agent": "joker"}
+            await ws.send(json.dumps(message | {"conversation_id": conversation}))
+            while True:
+                event = await recv_json(ws)
+                if event["type"] in {"run.completed", "error"}:
+                    answers.append(event.get("code", event["type"]))
+                    break
+    assert answers == ["run.completed", "run.completed", "run.completed", "rate_limited"]

@@ -45,6 +45,9 @@ class Connection:
         # The conversation this connection last spoke in: where run.cancel goes when the
         # run is not ours (the same conversation, resumed from another connection).
         self._conversation = self.id
+        # Conversations are stored: bound how many one connection may open (and so, with the
+        # per-address connection cap, how many one client address may).
+        self._conversations: set[str] = set()
         self._run: asyncio.Task[object] | None = None
         self._run_ended = False
         self._background: set[asyncio.Task[None]] = set()
@@ -111,7 +114,15 @@ class Connection:
                 Error(code="bad_request", message=f"Unknown agent {message.agent!r}{suffix}.")
             )
             return
-        self._conversation = message.conversation_id or self.id
+        conversation = message.conversation_id or self.id
+        if conversation not in self._conversations:
+            if len(self._conversations) >= self._engine.settings.max_conversations_per_connection:
+                self._forwarder.put(
+                    Error(code="rate_limited", message="Too many conversations on one connection.")
+                )
+                return
+            self._conversations.add(conversation)
+        self._conversation = conversation
         turn = Turn(conversation_id=self._conversation, text=message.text, agent=message.agent)
         previous, self._run_ended = self._run, False
         self._run = asyncio.create_task(
