@@ -21,6 +21,16 @@ from agents_app.testing import ScriptedOpenAIServer
 from tests.web_fakes import fake_web_settings, runtime_for
 from tools.web import client as web_client
 
+# The joke run, text deltas left out: what every transport must deliver, in this order.
+JOKE_RUN_TYPES = [
+    "run.started",
+    "agent.switched",
+    "tool.call.started",
+    "tool.call.completed",
+    "message.started",
+    "message.completed",
+    "run.completed",
+]
 JOKES_SEED = 1  # how_many_jokes() → 3 with this seed (checked in test_tools)
 
 

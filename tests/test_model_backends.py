@@ -26,7 +26,7 @@ from agents_app.testing import (
     Text,
     ToolCall,
 )
-from tests.conftest import JOKES_SEED
+from tests.conftest import JOKE_RUN_TYPES, JOKES_SEED
 
 API_KEY = "sk-test-0123456789-secret"
 JOKE_SCRIPT = (
@@ -59,24 +59,13 @@ def types(events: list[RunEvent]) -> list[str]:
     return [e.type for e in events if e.type != "text.delta"]
 
 
-JOKE_TYPES = [
-    "run.started",
-    "agent.switched",
-    "tool.call.started",
-    "tool.call.completed",
-    "message.started",
-    "message.completed",
-    "run.completed",
-]
-
-
 @pytest.mark.parametrize("api", ["responses", "chat_completions"])
 async def test_triage_joker_tool_text_over_both_apis(srv: ScriptedOpenAIServer, api: str) -> None:
     srv.enqueue(*JOKE_SCRIPT)
     engine = Engine.from_settings(remote_settings(srv, api=api))
     events = await run(engine)
 
-    assert types(events) == JOKE_TYPES
+    assert types(events) == JOKE_RUN_TYPES
     done = next(e for e in events if e.type == "tool.call.completed")
     assert (done.tool, done.output, done.agent) == ("how_many_jokes", "3", "joker")
     last = events[-1]

@@ -12,6 +12,7 @@ from websockets.asyncio.client import ClientConnection
 
 from agents_app.engine import Engine
 from tests.conftest import (
+    JOKE_RUN_TYPES,
     LiveServer,
     is_terminal,
     live_server,
@@ -63,15 +64,7 @@ async def test_joke_run_over_websocket(paced_server: LiveServer) -> None:
     assert_well_formed_run(events)
     kinds = [e["type"] for e in events]
     head = [k for k in kinds if k != "text.delta"]
-    assert head == [
-        "run.started",
-        "agent.switched",
-        "tool.call.started",
-        "tool.call.completed",
-        "message.started",
-        "message.completed",
-        "run.completed",
-    ]
+    assert head == JOKE_RUN_TYPES
     assert kinds.count("text.delta") > 3
     by_type = {e["type"]: e for e in events}
     assert by_type["run.started"]["agent"] == "triage"
