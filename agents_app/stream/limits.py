@@ -15,11 +15,15 @@ from agents_app.protocol.events import Event, TextDelta
 ELLIPSIS = "…"
 # Room for the seq number and the ellipsis, which are added after measuring.
 _SLACK = 32
+# A delta's JSON without its text: ids, agent, type, seq, ts (generously).
+_DELTA_ENVELOPE = 1024
 _SHRINKABLE = ("text", "final_output", "output", "input", "message", "delta")
 
 
 def fit(event: Event, limit: int) -> list[Event]:
     """`event` as one or more events whose encoded frames are at most `limit` bytes."""
+    if isinstance(event, TextDelta) and len(event.delta) * 6 + _DELTA_ENVELOPE <= limit:
+        return [event]  # the per-delta hot path: surely small enough, no trial encoding
     if _size(event) + _SLACK <= limit:
         return [event]
     if isinstance(event, TextDelta) and len(event.delta) > 1:
