@@ -91,7 +91,7 @@ async def _run(
     if runtime.first_contact(connection_id):
         forwarder.put(engine.session_ready(connection_id))
     conversation_id = message.conversation_id or connection_id
-    runtime.conversations[connection_id] = conversation_id
+    runtime.remember(connection_id, conversation_id)
     turn = Turn(conversation_id=conversation_id, text=message.text, agent=message.agent)
     timeout_s = None
     if deadline_s is not None:

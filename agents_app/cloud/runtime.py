@@ -93,11 +93,13 @@ class FunctionRuntime:
         if connection_id in self.greeted:
             return False
         self.greeted[connection_id] = None
-        while len(self.greeted) > MAX_REMEMBERED:
-            self.greeted.popitem(last=False)
-        while len(self.conversations) > MAX_REMEMBERED:
-            self.conversations.popitem(last=False)
+        _trim(self.greeted)
         return True
+
+    def remember(self, connection_id: str, conversation_id: str) -> None:
+        """The conversation a connection speaks in here, for run.cancel and DISCONNECT."""
+        self.conversations[connection_id] = conversation_id
+        _trim(self.conversations)
 
     def conversation_of(self, connection_id: str) -> str:
         return self.conversations.get(connection_id, connection_id)
@@ -121,6 +123,11 @@ class FunctionRuntime:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+def _trim(remembered: OrderedDict[str, Any]) -> None:
+    while len(remembered) > MAX_REMEMBERED:
+        remembered.popitem(last=False)
 
 
 _runtime: FunctionRuntime | None = None

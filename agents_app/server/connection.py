@@ -17,14 +17,7 @@ from agents_app.memory.conversation_turn import run_conversation_turn
 from agents_app.memory.store import StoreUnavailable
 from agents_app.protocol.commands import BadFrame, CancelRun, Ping, UserMessage, parse_frame
 from agents_app.protocol.encoders import Encoder
-from agents_app.protocol.events import (
-    Error,
-    Pong,
-    RunCancelled,
-    RunCompleted,
-    RunEvent,
-    RunFailed,
-)
+from agents_app.protocol.events import Error, Pong
 from agents_app.sinks.websocket import WebSocketSink
 from agents_app.stream.forwarder import Forwarder
 from agents_app.stream.turn import Turn
@@ -49,7 +42,6 @@ class Connection:
         # per-address connection cap, how many one client address may).
         self._conversations: set[str] = set()
         self._run: asyncio.Task[object] | None = None
-        self._run_ended = False
         self._background: set[asyncio.Task[None]] = set()
 
     async def serve(self) -> None:
@@ -91,7 +83,7 @@ class Connection:
             case Ping():
                 self._forwarder.put(Pong())
             case CancelRun():
-                if self._run is None or self._run_ended:
+                if self._run is None:
                     task = asyncio.create_task(self._cancel_elsewhere())
                     self._background.add(task)
                     task.add_done_callback(self._background.discard)
@@ -101,7 +93,7 @@ class Connection:
                 self._start_run(command)
 
     def _start_run(self, message: UserMessage) -> None:
-        if self._run is not None and not self._run_ended:
+        if self._run is not None:
             self._forwarder.put(
                 Error(code="busy", message="A run is in progress; wait for it or cancel it.")
             )
@@ -124,22 +116,15 @@ class Connection:
             self._conversations.add(conversation)
         self._conversation = conversation
         turn = Turn(conversation_id=self._conversation, text=message.text, agent=message.agent)
-        previous, self._run_ended = self._run, False
-        self._run = asyncio.create_task(
-            self._converse(turn, graph, previous), name=f"run:{turn.run_id}"
-        )
+        self._run = asyncio.create_task(self._converse(turn, graph), name=f"run:{turn.run_id}")
         self._run.add_done_callback(self._run_finished)
 
-    async def _converse(
-        self, turn: Turn, graph: Graph, previous: asyncio.Task[object] | None
-    ) -> None:
-        if previous is not None:
-            # Its terminal event is out; it is only tidying up (releasing the lock).
-            with contextlib.suppress(asyncio.CancelledError):
-                await previous
+    async def _converse(self, turn: Turn, graph: Graph) -> None:
+        # The terminal event comes out only once the run has released its conversation, so a
+        # client answering it at once never finds this connection or conversation busy.
         engine = self._engine
         terminal = await run_conversation_turn(
-            turn, engine=engine, store=engine.store, emit=self._emit, graph=graph
+            turn, engine=engine, store=engine.store, emit=self._forwarder.put, graph=graph
         )
         if terminal is None:
             self._forwarder.put(
@@ -154,11 +139,6 @@ class Connection:
         if not flagged:
             self._forwarder.put(Error(code="bad_request", message="No run to cancel."))
 
-    def _emit(self, event: RunEvent) -> None:
-        if isinstance(event, RunCompleted | RunFailed | RunCancelled):
-            self._run_ended = True  # the client may send its next message now
-        self._forwarder.put(event)
-
     def _run_finished(self, task: asyncio.Task[object]) -> None:
         if self._run is task:
             self._run = None
@@ -167,15 +147,14 @@ class Connection:
             log.error("run.crashed", exc_info=task.exception())
 
     def _on_sink_closed(self) -> None:
-        if self._run is not None and not self._run_ended:
+        if self._run is not None:
             self._run.cancel("connection lost")
 
     async def _cancel_run(self, reason: str) -> None:
         task = self._run
         if task is None:
             return
-        if not self._run_ended:  # an ended run is only releasing its lock: let it finish
-            task.cancel(reason)
+        task.cancel(reason)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
