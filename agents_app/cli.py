@@ -93,35 +93,59 @@ def serve(
 
 @app.command()
 def chat(
-    text: Annotated[str, typer.Argument(help="The message to send")],
+    text: Annotated[str | None, typer.Argument(help="The message to send")] = None,
     fmt: Annotated[ChatFormat, typer.Option("--format", "-f")] = ChatFormat.pretty,
     agent: Annotated[str | None, typer.Option(help="Start at this agent id")] = None,
+    join: Annotated[
+        str | None,
+        typer.Option(
+            "--join",
+            metavar="RUN_ID",
+            help="Instead of sending a message, replay and follow this run (from SESSION_STORE)",
+        ),
+    ] = None,
+    after_seq: Annotated[int, typer.Option(help="With --join: start after this seq")] = 0,
     log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr)")] = "WARNING",
 ) -> None:
-    """Run one message and print its events."""
+    """Run one message (or follow a run by id) and print its events."""
+    from agents_app.dispatch.client import Client
+    from agents_app.dispatch.dispatcher import Dispatcher
+    from agents_app.dispatch.outbox import Outbox
     from agents_app.protocol.encoders import new_encoder
-    from agents_app.protocol.events import RunCompleted
+    from agents_app.runs.registry import Runs
+    from agents_app.runs.turn import Turn
     from agents_app.sinks.stdout import StreamSink
-    from agents_app.stream.forwarder import Forwarder
-    from agents_app.stream.turn import Turn, run_turn
 
-    engine = _engine(_settings(log_level=log_level))
-    if agent is not None and agent not in engine.graph.agents:
-        typer.echo(f"unknown agent {agent!r}; known: {', '.join(engine.graph.agents)}", err=True)
+    if (text is None) == (join is None):
+        typer.echo("give a message to send, or --join RUN_ID (not both)", err=True)
         raise typer.Exit(2)
+    engine = _engine(_settings(log_level=log_level))
 
     async def main() -> bool:
         line_per_frame = fmt in (ChatFormat.json, ChatFormat.ag_ui)
         sink = StreamSink(sys.stdout, line_per_frame=line_per_frame)
-        encoder = new_encoder(fmt.value, model=engine.model_info)
-        forwarder = Forwarder(sink, encoder).start()
+        outbox = Outbox(sink, new_encoder(fmt.value, model=engine.model_info)).start()
+        runs = Runs(engine)
+        dispatcher = Dispatcher(Client.new("cli", engine.settings), outbox, runs)
         try:
-            turn = Turn(conversation_id="cli", text=text, agent=agent)
-            terminal = await run_turn(turn, engine=engine, emit=forwarder.put)
+            if join is not None:
+                reply = await dispatcher.join(
+                    run_id=join, conversation_id=None, after_seq=after_seq
+                )
+            else:
+                assert text is not None
+                reply = await dispatcher.start(Turn(conversation_id="cli", text=text, agent=agent))
+            if reply.error is not None:
+                typer.echo(f"{reply.error.code}: {reply.error.message}", err=True)
+                raise typer.Exit(2 if reply.error.code in ("bad_request", "not_found") else 1)
+            assert reply.follow is not None
+            followed = await reply.follow
+            await outbox.aclose()
+            return followed and list(outbox.ended.values()) == ["run.completed"]
         finally:
-            await forwarder.aclose()
+            await outbox.aclose()
+            await runs.aclose()
             await engine.aclose()
-        return isinstance(terminal, RunCompleted)
 
     if not asyncio.run(main()):
         raise typer.Exit(1)

@@ -16,7 +16,7 @@ from agents import (
 from agents.run_config import ToolErrorFormatterArgs
 from agents.tool_context import ToolContext
 
-from agents_app.config import load_config
+from agents_app.config import AgentsConfig, load_config
 from agents_app.graph import Graph, build_graph
 from agents_app.memory.history import bounded_history
 from agents_app.memory.store import ConversationStore, open_store
@@ -27,6 +27,9 @@ from tools import jokes
 from tools.errors import ToolFailure
 from tools.registry import get_tool, tool_names
 from tools.web import client as web_client
+
+# Protocol revision 2 capabilities this server really has (session.ready.features).
+FEATURES = ("join",)
 
 
 @dataclass
@@ -68,12 +71,16 @@ def observed(tool: FunctionTool) -> FunctionTool:
     return copied
 
 
-def load_graph(settings: Settings) -> Graph:
-    """Load ``settings.config_path`` and build its graph; ``ConfigError`` if it is broken."""
-    config = load_config(settings.config_path, tool_names=tool_names())
+def graph_for(config: AgentsConfig, settings: Settings) -> Graph:
+    """The one way a config becomes a graph: at start-up and on every hot reload."""
     return build_graph(
         config, get_tool=lambda name: observed(get_tool(name)), model_override=settings.model_name
     )
+
+
+def load_graph(settings: Settings) -> Graph:
+    """Load ``settings.config_path`` and build its graph; ``ConfigError`` if it is broken."""
+    return graph_for(load_config(settings.config_path, tool_names=tool_names()), settings)
 
 
 @dataclass(eq=False)
@@ -101,6 +108,7 @@ class Engine:
                 settings.session_store,
                 ttl_s=settings.session_ttl_s,
                 lock_ttl_s=settings.run_lock_ttl_s,
+                log_ttl_s=settings.run_log_ttl_s,
                 default_dir=settings.data_dir,
             )
         return self._store
@@ -108,6 +116,11 @@ class Engine:
     def swap_graph(self, graph: Graph) -> None:
         """Serve ``graph`` to runs that start from now on (one reference assignment: atomic)."""
         self.graph = graph
+
+    @property
+    def on_disconnect(self) -> str:
+        """`continue` or `cancel`: the environment's choice, else agents.yaml's."""
+        return self.settings.on_disconnect or self.graph.config.on_disconnect
 
     def run_config(self) -> RunConfig:
         return RunConfig(
@@ -136,6 +149,7 @@ class Engine:
             agents=self.graph.infos,
             start_agent=self.graph.start,
             model=self.model_info,
+            features=list(FEATURES),
         )
 
     async def aclose(self) -> None:

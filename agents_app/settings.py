@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     session_ttl_s: int = Field(default=7 * 24 * 3600, gt=0, validation_alias="AGENTS_SESSION_TTL")
     run_lock_ttl_s: float = Field(default=30.0, gt=0, validation_alias="AGENTS_RUN_LOCK_TTL")
     history_items: int = Field(default=100, gt=0, validation_alias="AGENTS_HISTORY_ITEMS")
+    # How long a run's event log is kept after its last event (for run.join and replay).
+    run_log_ttl_s: float = Field(default=600.0, gt=0, validation_alias="AGENTS_RUN_LOG_TTL")
+    # Overrides agents.yaml's `on_disconnect` when set.
+    on_disconnect: Literal["continue", "cancel"] | None = Field(
+        default=None, validation_alias="AGENTS_ON_DISCONNECT"
+    )
 
     # Access and abuse limits.
     auth_token: SecretStr | None = Field(default=None, validation_alias="AGENTS_AUTH_TOKEN")

@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from agents_app.gateway.connection_service import ConnectionRegistry, Peer, start_grpc_server
+from agents_app.gateway.connection_service_server import ConnectionRegistry, Peer, start_grpc_server
 from agents_app.testing import Reply, ScriptedOpenAIServer, Text
 
 TOKEN = "bench-token"

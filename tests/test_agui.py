@@ -12,7 +12,8 @@ from pydantic import TypeAdapter
 from agents_app.engine import Engine
 from agents_app.protocol.agui import AgUiEncoder
 from agents_app.protocol.events import Error, Pong, RunEvent
-from agents_app.stream.turn import Turn, run_turn
+from agents_app.runs.execute import run_turn
+from agents_app.runs.turn import Turn
 from agents_app.testing import Fail, ScriptedOpenAIServer
 from tests.conftest import LiveServer, live_server, offline_settings
 from tests.test_cli import agents_app

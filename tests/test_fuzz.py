@@ -21,7 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from agents_app.cloud.runtime import reset_runtime
 from agents_app.engine import Engine
-from agents_app.gateway.connection_service import ConnectionRegistry, start_grpc_server
+from agents_app.gateway.connection_service_server import ConnectionRegistry, start_grpc_server
 from agents_app.gateway.emulator import InvocationContext
 from agents_app.gateway.serve import load_handler
 from agents_app.server.app import create_app

@@ -128,30 +128,68 @@ async def wait_until_idle(timeout_s: float = 5.0) -> None:
     runtime = get_runtime()
     async with asyncio.timeout(timeout_s):
         # The runs live on the function runtime's own loop, in another thread: poll.
-        while runtime.runs:  # noqa: ASYNC110
+        while runtime.runs.active:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
 
-async def test_disconnect_mid_run_stops_the_run(gateway: RunningGateway) -> None:
+async def join(gateway: RunningGateway, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
+    """A new connection (so a new invocation) joins the run."""
     async with connect(gateway) as ws:
-        await ws.send(JOKE)
-        await recv_until(ws, lambda e: e["type"] == "text.delta")
-        assert get_runtime().runs
-    await wait_until_idle()
+        await ws.send(json.dumps({"type": "run.join", "run_id": run_id, "after_seq": after_seq}))
+        events = await recv_until(ws, lambda e: is_terminal(e) or e["type"] == "error")
+    return [e for e in events if e["type"] != "session.ready"]
 
 
-async def test_vanished_connection_stops_the_run_without_a_retry_storm(
+def assert_whole_run(events: list[dict[str, Any]]) -> None:
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert sum(is_terminal(e) for e in events) == 1 and is_terminal(events[-1])
+
+
+async def test_disconnect_mid_run_lets_the_run_finish_for_a_later_join(
     gateway: RunningGateway,
 ) -> None:
     async with connect(gateway) as ws:
         await ws.send(JOKE)
+        seen = await recv_until(ws, lambda e: e["type"] == "text.delta")
+        assert get_runtime().runs.active
+    await wait_until_idle()  # DISCONNECT did not stop it: it ran to its end
+    seen = [e for e in seen if "seq" in e]
+    rest = await join(gateway, seen[0]["run_id"], after_seq=seen[-1]["seq"])
+    assert rest[-1]["type"] == "run.completed"
+    assert_whole_run(seen + rest)
+
+
+async def test_disconnect_mid_run_stops_the_run_under_on_disconnect_cancel(
+    gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTS_ON_DISCONNECT", "cancel")
+    async with connect(gateway) as ws:
+        await ws.send(JOKE)
+        seen = await recv_until(ws, lambda e: e["type"] == "text.delta")
+    await wait_until_idle()
+    rest = await join(gateway, seen[1]["run_id"])
+    assert rest[-1]["type"] == "run.cancelled" and rest[-1]["reason"] == "client disconnected"
+
+
+async def test_vanished_connection_stops_sending_not_the_run(gateway: RunningGateway) -> None:
+    async with connect(gateway) as ws:
+        await ws.send(JOKE)
         first = await recv_until(ws, lambda e: e["type"] == "text.delta")
-        connection_id = first[0]["conversation_id"]
+        connection_id = first[-1]["conversation_id"]
         # The gateway forgets the socket: the next Send answers NOT_FOUND.
         gateway.registry.peers.pop(connection_id)
-        sends_at_loss = gateway.registry.sends[connection_id]
+        attempts_at_loss = gateway.registry.attempts[connection_id]
         await wait_until_idle()
-    assert gateway.registry.sends[connection_id] == sends_at_loss
+        # One Send learns the connection is gone; none is tried after it (no retry storm).
+        assert gateway.registry.attempts[connection_id] - attempts_at_loss <= 1
+    seen = [e for e in first if "seq" in e]
+    rest = await join(gateway, seen[0]["run_id"], after_seq=seen[-1]["seq"])
+    assert rest[-1]["type"] == "run.completed"  # the run went on without its client
+    assert_whole_run(seen + rest)
+
+
+async def test_join_errors_are_typed(gateway: RunningGateway) -> None:
+    assert (await join(gateway, "run_unknown"))[-1]["code"] == "not_found"
 
 
 async def test_deadline_ends_the_run_with_timeout(

@@ -1,32 +1,36 @@
-"""Conversation stores (SQLite, Redis) and turns inside stored conversations."""
+"""Conversation stores (SQLite, Redis), their run logs, and runs inside stored conversations."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agents_app.engine import Engine
-from agents_app.memory.conversation_turn import MEMORY_DOWN, run_conversation_turn
-from agents_app.memory.store import ConversationStore, open_store
-from agents_app.protocol.events import RunEvent
-from agents_app.stream.turn import Turn
+from agents_app.memory.store import ConversationStore, RunRecord, SeqTaken, open_store
+from agents_app.protocol.events import RunEvent, TerminalEvent
+from agents_app.runs.conversation import MEMORY_DOWN
+from agents_app.runs.registry import Runs
+from agents_app.runs.turn import Turn
 from agents_app.testing import Reply, ScriptedOpenAIServer, Text
 from tests.conftest import offline_settings
 from tests.redis_server import RedisServer
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ConversationStore]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/memory.db"
-    else:
-        url = request.getfixturevalue("redis_server").url
-    opened = open_store(url, ttl_s=3600, lock_ttl_s=0.5, default_dir=tmp_path)
+        return f"sqlite:///{tmp_path}/memory.db"
+    return str(request.getfixturevalue("redis_server").url)
+
+
+@pytest.fixture
+async def store(store_url: str, tmp_path: Path) -> AsyncIterator[ConversationStore]:
+    opened = open_store(store_url, ttl_s=3600, lock_ttl_s=0.5, default_dir=tmp_path)
     yield opened
     await opened.aclose()
 
@@ -54,6 +58,46 @@ async def test_cancel_flag_reaches_the_holder_only(store: ConversationStore) -> 
     assert not await store.cancel_requested("c1", "run_b")  # a new run starts clean
 
 
+async def test_run_log_by_seq_once_each(store: ConversationStore) -> None:
+    await store.append_events("run_a", "c1", [(1, '{"n":1}'), (2, '{"n":2}')])
+    await store.append_events("run_a", "c1", [(3, '{"n":3}')])
+    with pytest.raises(SeqTaken):
+        await store.append_events("run_a", "c1", [(3, '{"n":"again"}')])
+    assert await store.read_events("run_a", 1) == [(2, '{"n":2}'), (3, '{"n":3}')]
+    assert await store.read_events("run_a", 3, wait_s=0.1) == []
+    assert await store.find_run(run_id="run_a") == RunRecord("run_a", "c1", running=False)
+    assert await store.find_run(run_id="run_b") is None
+
+
+async def test_a_waiting_reader_sees_what_is_appended(store: ConversationStore) -> None:
+    reader = asyncio.ensure_future(store.read_events("run_a", 0, wait_s=1.0))
+    await asyncio.sleep(0.1)
+    await store.append_events("run_a", "c1", [(1, "{}")])
+    assert await asyncio.wait_for(reader, 2) == [(1, "{}")]
+
+
+async def test_find_run_by_conversation_prefers_the_running_one(store: ConversationStore) -> None:
+    await store.append_events("run_old", "c1", [(1, "{}")])
+    assert await store.find_run(conversation_id="c1") == RunRecord("run_old", "c1", False)
+    assert await store.claim("c1", "run_new")
+    assert await store.find_run(conversation_id="c1") == RunRecord("run_new", "c1", True)
+    await store.append_events("run_new", "c1", [(1, "{}")])
+    assert await store.find_run(run_id="run_new") == RunRecord("run_new", "c1", True)
+    await store.release("c1", "run_new")
+    assert await store.find_run(conversation_id="c1") == RunRecord("run_new", "c1", False)
+    assert await store.find_run(conversation_id="c2") is None
+
+
+async def test_run_log_expires_after_its_ttl(tmp_path: Path, store_url: str) -> None:
+    store = open_store(store_url, ttl_s=60, lock_ttl_s=5, default_dir=tmp_path, log_ttl_s=0.3)
+    await store.append_events("run_a", "c1", [(1, "{}")])
+    assert await store.find_run(run_id="run_a") is not None
+    await asyncio.sleep(0.5)
+    assert await store.find_run(run_id="run_a") is None
+    assert await store.read_events("run_a", 0) == []
+    await store.aclose()
+
+
 async def test_last_agent(store: ConversationStore) -> None:
     assert await store.last_agent("c1") is None
     await store.set_last_agent("c1", "joker")
@@ -61,14 +105,50 @@ async def test_last_agent(store: ConversationStore) -> None:
 
 
 class Collector:
+    """A subscriber that keeps what it is sent."""
+
+    closed = False
+
     def __init__(self) -> None:
         self.events: list[RunEvent] = []
         self.streaming = asyncio.Event()
 
-    def __call__(self, event: RunEvent) -> None:
-        self.events.append(event)
-        if event.type == "text.delta":
+    def deliver(self, events: Sequence[RunEvent]) -> asyncio.Future[None]:
+        self.events.extend(events)
+        if any(event.type == "text.delta" for event in events):  # type: ignore[attr-defined]
             self.streaming.set()
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        sent.set_result(None)
+        return sent
+
+    def prime(self, events: Sequence[RunEvent]) -> None:
+        pass
+
+    def append(self, event: RunEvent) -> None:
+        self.deliver([event])
+
+
+async def run_conversation_turn(
+    turn: Turn, *, engine: Engine, store: ConversationStore, emit: Any
+) -> TerminalEvent | None:
+    """Start `turn` as a run over `store`, collect what it sends; None when busy."""
+    engine._store = store
+    runs = Runs(engine)
+    run = await runs.start(turn)
+    if run is None:
+        return None
+    collector = emit if isinstance(emit, Collector) else Collector()
+    follow = asyncio.ensure_future(
+        runs.follow(RunRecord(run.run_id, turn.conversation_id, True), collector)
+    )
+    try:
+        terminal = await run.task
+    finally:
+        await asyncio.gather(follow, return_exceptions=True)
+        if not isinstance(emit, Collector):
+            for event in collector.events:
+                emit(event)
+    return terminal
 
 
 def remote_engine(srv: ScriptedOpenAIServer, **overrides: Any) -> Engine:

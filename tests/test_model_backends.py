@@ -15,8 +15,9 @@ from agents_app.engine import Engine
 from agents_app.graph import build_graph
 from agents_app.models.providers import build_backend
 from agents_app.protocol.events import RunEvent
+from agents_app.runs.execute import run_turn
+from agents_app.runs.turn import Turn
 from agents_app.settings import Settings
-from agents_app.stream.turn import Turn, run_turn
 from agents_app.testing import (
     BreakStream,
     Fail,

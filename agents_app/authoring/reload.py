@@ -17,9 +17,8 @@ import structlog
 from watchfiles import awatch
 
 from agents_app.config import ConfigError, check_config
-from agents_app.engine import Engine
-from agents_app.graph import build_graph
-from tools.registry import get_tool, tool_names
+from agents_app.engine import Engine, graph_for
+from tools.registry import tool_names
 
 log = structlog.get_logger("agents_app.reload")
 
@@ -54,9 +53,7 @@ class ConfigReloader:
         if report.config == self.engine.graph.config:
             log.debug("config.unchanged", path=str(self.config_path))
             return False
-        graph = build_graph(
-            report.config, get_tool=get_tool, model_override=self.engine.settings.model_name
-        )
+        graph = graph_for(report.config, self.engine.settings)
         self.engine.swap_graph(graph)
         log.info(
             "config.reloaded",

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from agents_app.authoring.routing_examples import RoutingExample
 from agents_app.engine import Engine
 from agents_app.protocol.events import AgentSwitched, RunEvent, RunFailed
-from agents_app.stream.turn import Turn, run_turn
+from agents_app.runs.execute import run_turn
+from agents_app.runs.turn import Turn
 
 _DECIDED = "routing decided"
 

@@ -1,4 +1,9 @@
-"""One MESSAGE or DISCONNECT invocation, on the runtime's loop."""
+"""One MESSAGE or DISCONNECT invocation, on the runtime's loop: gateway → dispatcher → Sends.
+
+The platform may freeze an instance once an invocation returns, so a run started by a
+message is awaited here to its end — even when the client's connection is gone (`Send`
+finds it NOT_FOUND): the run's answer still lands in its log and the conversation.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,25 @@ import structlog
 
 from agents_app.cloud.gateway_event import GatewayEvent
 from agents_app.cloud.runtime import FunctionRuntime
-from agents_app.memory.conversation_turn import run_conversation_turn
-from agents_app.memory.store import StoreUnavailable
-from agents_app.protocol.commands import BadFrame, CancelRun, Ping, UserMessage, parse_frame
+from agents_app.dispatch.dispatcher import Dispatcher, Reply, client_gone
+from agents_app.dispatch.outbox import Outbox
 from agents_app.protocol.encoders import new_encoder
-from agents_app.protocol.events import Error, Pong
-from agents_app.sinks.connection_service import ConnectionServiceSink
-from agents_app.stream.forwarder import Forwarder
-from agents_app.stream.turn import Turn
+from agents_app.protocol.events import Error
+from agents_app.sinks.connection_service_client import ConnectionServiceSink
+from agents_app.stream.limits import EVENT_BYTES
 
 log = structlog.get_logger("agents_app.cloud")
 
-# API Gateway WebSocket: at most 32 KB a frame; keep every Send within one frame.
-GATEWAY_FRAME_BYTES = 32 * 1024
+STATUS = {
+    "bad_request": 400,
+    "unauthorized": 403,
+    "not_found": 404,
+    "busy": 409,
+    "too_large": 413,
+    "rate_limited": 429,
+    "unavailable": 503,
+}
+JOIN_OUT_OF_TIME = "This invocation is out of time; join again with after_seq to go on."
 
 
 async def handle_message(
@@ -30,120 +41,52 @@ async def handle_message(
     """Serve one inbound frame; returns the HTTP status for the platform."""
     connection_id = event.connection_id
     runtime.tokens.offer(token)
-    forwarder = Forwarder(
+    margin = runtime.settings.deadline_margin_s
+    client = runtime.client(connection_id)
+    outbox = Outbox(
         ConnectionServiceSink(runtime.stub, connection_id, runtime.tokens.metadata),
         # A fresh one per invocation: the AG-UI encoder keeps per-run state.
         new_encoder(runtime.settings.output_format),
-        on_sink_closed=lambda: _lost(runtime, connection_id),
-        max_frame_bytes=GATEWAY_FRAME_BYTES,
+        on_closed=lambda: runtime.spawn(client_gone(client, runtime.runs, "connection lost")),
+        max_frame_bytes=EVENT_BYTES,
     ).start()
+    run_timeout = None if deadline_s is None else max(0.0, deadline_s - margin)
+    dispatcher = Dispatcher(client, outbox, runtime.runs, timeout_s=run_timeout)
+    dispatcher.greet()
     try:
-        return await _dispatch(runtime, event, forwarder, deadline_s)
+        reply = await dispatcher.handle(event.body)
+        await _see_through(reply, outbox, run_timeout)
     finally:
         # Whatever is queued goes out, within what is left of the invocation.
-        drain_s = runtime.settings.deadline_margin_s if deadline_s is not None else None
         try:
-            await asyncio.wait_for(forwarder.aclose(), drain_s)
+            await asyncio.wait_for(outbox.aclose(), margin if deadline_s is not None else None)
         except TimeoutError:
-            log.warning("forwarder.drain_timeout")
-            await forwarder.aclose(drain=False)
+            log.warning("outbox.drain_timeout")
+            await outbox.aclose(drain=False)
+    return 200 if reply.code is None else STATUS.get(reply.code, 400)
 
 
-async def _dispatch(
-    runtime: FunctionRuntime, event: GatewayEvent, forwarder: Forwarder, deadline_s: float | None
-) -> int:
-    connection_id = event.connection_id
-    settings = runtime.settings
-    try:
-        command = parse_frame(event.body, max_bytes=settings.max_frame_bytes)
-    except BadFrame as bad:
-        forwarder.put(Error(code=bad.code, message=bad.message))
-        return 400
-    match command:
-        case Ping():
-            forwarder.put(Pong())
-            return 200
-        case CancelRun():
-            if _cancel(runtime, connection_id, "cancelled by client"):
-                return 200
-            # The run may be streaming from another invocation or instance: flag it in the
-            # store; the running side watches the flag.
-            if await _request_cancel(runtime, connection_id):
-                return 200
-            forwarder.put(Error(code="bad_request", message="No run to cancel."))
-            return 400
-        case UserMessage():
-            return await _run(runtime, connection_id, command, forwarder, deadline_s)
-    raise AssertionError(f"unhandled command {command!r}")
-
-
-async def _run(
-    runtime: FunctionRuntime,
-    connection_id: str,
-    message: UserMessage,
-    forwarder: Forwarder,
-    deadline_s: float | None,
-) -> int:
-    engine = runtime.engine
-    if message.agent is not None and message.agent not in engine.graph.agents:
-        forwarder.put(Error(code="bad_request", message=f"Unknown agent {message.agent!r}."))
-        return 400
-    if runtime.first_contact(connection_id):
-        forwarder.put(engine.session_ready(connection_id))
-    conversation_id = message.conversation_id or connection_id
-    runtime.remember(connection_id, conversation_id)
-    turn = Turn(conversation_id=conversation_id, text=message.text, agent=message.agent)
-    timeout_s = None
-    if deadline_s is not None:
-        timeout_s = max(0.0, deadline_s - runtime.settings.deadline_margin_s)
-    task = asyncio.create_task(
-        run_conversation_turn(
-            turn, engine=engine, store=engine.store, emit=forwarder.put, timeout_s=timeout_s
-        ),
-        name=f"run:{turn.run_id}",
-    )
-    # Keyed by conversation: the store's lock already makes it one run per conversation.
-    runtime.runs[conversation_id] = task
-    terminal = None
-    try:
+async def _see_through(reply: Reply, outbox: Outbox, timeout_s: float | None) -> None:
+    """Stay until the run started here ends, and the client has what it followed."""
+    if reply.run is not None:
+        # The run keeps its own deadline (timeout_s) and ends with run.failed{timeout}.
         with contextlib.suppress(asyncio.CancelledError):
-            terminal = await task
-    finally:
-        if runtime.runs.get(conversation_id) is task:
-            del runtime.runs[conversation_id]
-    if terminal is None and not task.cancelled():
-        forwarder.put(Error(code="busy", message="This conversation has a run in progress."))
-        return 409
-    return 200
+            await reply.run.task
+    if reply.follow is None:
+        return
+    try:
+        await asyncio.wait_for(asyncio.shield(reply.follow), timeout_s)
+    except TimeoutError:
+        reply.follow.cancel()
+        outbox.put(Error(code="unavailable", message=JOIN_OUT_OF_TIME))
+    except asyncio.CancelledError:
+        pass  # the follow was stopped: the client went away
 
 
 async def handle_disconnect(runtime: FunctionRuntime, connection_id: str) -> None:
-    task = runtime.runs.get(runtime.conversation_of(connection_id))
-    if task is not None:
-        task.cancel("client disconnected")
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    else:
-        await _request_cancel(runtime, connection_id)  # a run on another instance
-    runtime.forget(connection_id)
-
-
-async def _request_cancel(runtime: FunctionRuntime, connection_id: str) -> bool:
-    conversation_id = runtime.conversation_of(connection_id)
-    try:
-        return await runtime.engine.store.request_cancel(conversation_id)
-    except StoreUnavailable as exc:
-        log.warning("memory.cancel_failed", error=str(exc))
-        return False
-
-
-def _lost(runtime: FunctionRuntime, connection_id: str) -> None:
-    _cancel(runtime, connection_id, "connection lost")
-
-
-def _cancel(runtime: FunctionRuntime, connection_id: str, reason: str) -> bool:
-    task = runtime.runs.get(runtime.conversation_of(connection_id))
-    if task is None or task.done():
-        return False
-    task.cancel(reason)
-    return True
+    client = runtime.forget(connection_id)
+    if client is not None:
+        await client_gone(client, runtime.runs)
+    elif runtime.runs.engine.on_disconnect == "cancel":
+        # A connection this instance never saw: its run, if any, is elsewhere.
+        await runtime.runs.cancel(conversation_id=connection_id, reason="client disconnected")

@@ -27,21 +27,24 @@ if TYPE_CHECKING:
     )
 
     from agents_app.cloud.credentials import TokenSource
+    from agents_app.dispatch.client import Client
     from agents_app.engine import Engine
+    from agents_app.runs.registry import Runs
 
 T = TypeVar("T")
 log = structlog.get_logger("agents_app.cloud")
-MAX_REMEMBERED = 4096  # connections remembered per instance (greeting, conversation id)
+MAX_REMEMBERED = 4096  # connections remembered per instance
 
 
 class FunctionRuntime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.runs: dict[str, asyncio.Task[Any]] = {}  # by conversation id
-        # The conversation each connection last used here, for run.cancel and DISCONNECT.
-        self.conversations: OrderedDict[str, str] = OrderedDict()
-        self.greeted: OrderedDict[str, None] = OrderedDict()
+        # What this instance remembers of each connection between invocations: greeted,
+        # rate bucket, conversations, the run it follows.
+        self.clients: OrderedDict[str, Client] = OrderedDict()
+        self._background: set[asyncio.Task[Any]] = set()
         self._engine: Engine | None = None
+        self._runs: Runs | None = None
         self._stub: ConnectionServiceStub | None = None
         self._channel: Any = None
         self._tokens: TokenSource | None = None
@@ -62,6 +65,14 @@ class FunctionRuntime:
             self._engine = Engine.from_settings(self.settings)
             log.info("engine.ready", model=self._engine.backend.kind, api=self._engine.backend.api)
         return self._engine
+
+    @property
+    def runs(self) -> Runs:
+        if self._runs is None:
+            from agents_app.runs.registry import Runs
+
+            self._runs = Runs(self.engine)
+        return self._runs
 
     @property
     def tokens(self) -> TokenSource:
@@ -88,31 +99,29 @@ class FunctionRuntime:
             self._stub = ConnectionServiceStub(self._channel)
         return self._stub
 
-    def first_contact(self, connection_id: str) -> bool:
-        """True once per connection on this instance: when to send session.ready."""
-        if connection_id in self.greeted:
-            return False
-        self.greeted[connection_id] = None
-        _trim(self.greeted)
-        return True
+    def client(self, connection_id: str) -> Client:
+        client = self.clients.get(connection_id)
+        if client is None:
+            from agents_app.dispatch.client import Client
 
-    def remember(self, connection_id: str, conversation_id: str) -> None:
-        """The conversation a connection speaks in here, for run.cancel and DISCONNECT."""
-        self.conversations[connection_id] = conversation_id
-        _trim(self.conversations)
+            client = self.clients[connection_id] = Client.new(connection_id, self.settings)
+            _trim(self.clients)
+        self.clients.move_to_end(connection_id)
+        return client
 
-    def conversation_of(self, connection_id: str) -> str:
-        return self.conversations.get(connection_id, connection_id)
+    def forget(self, connection_id: str) -> Client | None:
+        return self.clients.pop(connection_id, None)
 
-    def forget(self, connection_id: str) -> None:
-        self.greeted.pop(connection_id, None)
-        self.conversations.pop(connection_id, None)
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run `work` on the loop without waiting for it (held so it is not collected)."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def close(self) -> None:
         async def shutdown() -> None:
-            for task in list(self.runs.values()):
-                task.cancel("instance shutting down")
-            await asyncio.gather(*self.runs.values(), return_exceptions=True)
+            if self._runs is not None:
+                await self._runs.aclose()
             if self._channel is not None:
                 await self._channel.close()
             if self._engine is not None:

@@ -125,6 +125,14 @@ class AgentsFile(_Strict):
             "answered last (so follow-ups stay with the specialist)."
         ),
     )
+    on_disconnect: Literal["continue", "cancel"] = Field(
+        default="continue",
+        description=(
+            "What a run does when the client that started it goes away: `continue` (it "
+            "finishes, its answer lands in the conversation and its log, and a reconnecting "
+            "client joins it with run.join) or `cancel`. AGENTS_ON_DISCONNECT overrides it."
+        ),
+    )
     defaults: DefaultsSpec = DefaultsSpec()
     vars: dict[str, VarValue] = Field(
         default={}, description="Values for {name} placeholders in instructions."

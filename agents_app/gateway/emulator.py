@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from agents_app.gateway.connection_service import ConnectionRegistry, Peer
+from agents_app.gateway.connection_service_server import ConnectionRegistry, Peer
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 log = structlog.get_logger("agents_app.gateway")

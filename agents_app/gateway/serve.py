@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents_app.gateway.connection_service import ConnectionRegistry, start_grpc_server
+from agents_app.gateway.connection_service_server import ConnectionRegistry, start_grpc_server
 from agents_app.gateway.emulator import GatewayOptions, Handler, create_gateway_app
 from agents_app.server.in_loop import serving
 

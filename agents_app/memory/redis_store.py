@@ -1,6 +1,9 @@
-"""Redis, for serverless and several instances: history (SDK RedisSession) and run state.
+"""Redis, for serverless and several instances: history (SDK RedisSession), run state and
+the run log (a Stream per run, entry ids `<seq>-0`).
 
-Every key carries a TTL, so abandoned conversations expire on their own.
+Every key carries a TTL, so abandoned conversations and runs expire on their own. Stream ids
+do double duty: Redis refuses an id not above the last, so a seq is logged at most once, and
+`XREAD BLOCK` after `<seq>-0` is exactly "what came after this seq".
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ from typing import Any, TypeVar
 import redis.asyncio as redis
 from agents import Session
 from agents.extensions.memory.redis_session import RedisSession
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
-from agents_app.memory.store import StoreUnavailable
+from agents_app.memory.store import LoggedEvent, RunRecord, SeqTaken, StoreUnavailable
 
 T = TypeVar("T")
 PREFIX = "agents-app"
+# Far above what a coalesced run emits; a bound so one runaway run cannot fill the server.
+LOG_MAXLEN = 50_000
+# Below the client's 2 s socket timeout, or a blocking read would look like a dead server.
+MAX_BLOCK_MS = 1000
 # Delete the lock only if this run still holds it (a late release must not free a new run).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 _REFRESH = (
@@ -26,7 +33,9 @@ _REFRESH = (
 
 
 class RedisStore:
-    def __init__(self, url: str, *, ttl_s: int, lock_ttl_s: float) -> None:
+    def __init__(
+        self, url: str, *, ttl_s: int, lock_ttl_s: float, log_ttl_s: float = 600.0
+    ) -> None:
         # Short socket timeouts: a Redis that went away fails the run quickly, not at the
         # platform's deadline.
         self._client: redis.Redis = redis.Redis.from_url(
@@ -34,6 +43,7 @@ class RedisStore:
         )
         self._ttl_s = ttl_s
         self._lock_ms = int(lock_ttl_s * 1000)
+        self._log_ms = int(log_ttl_s * 1000)
 
     async def _call(self, work: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -60,6 +70,8 @@ class RedisStore:
         claimed = await self._call(lambda: self._client.set(key, run_id, nx=True, px=self._lock_ms))
         if claimed:
             await self._call(lambda: self._client.delete(self._key("cancel", conversation_id)))
+            last = self._key("last-run", conversation_id)
+            await self._call(lambda: self._client.set(last, run_id, ex=self._ttl_s))
         return bool(claimed)
 
     async def refresh(self, conversation_id: str, run_id: str) -> None:
@@ -89,11 +101,75 @@ class RedisStore:
         key = self._key("agent", conversation_id)
         await self._call(lambda: self._client.set(key, agent_id, ex=self._ttl_s))
 
+    async def append_events(
+        self, run_id: str, conversation_id: str, events: list[LoggedEvent]
+    ) -> None:
+        stream, owner = self._key("log", run_id), self._key("run", run_id)
+
+        async def work() -> None:
+            async with self._client.pipeline(transaction=True) as pipe:
+                for seq, event in events:
+                    pipe.xadd(stream, {"e": event}, id=f"{seq}-0", maxlen=LOG_MAXLEN)
+                pipe.set(owner, conversation_id, px=self._log_ms)
+                pipe.pexpire(stream, self._log_ms)
+                if events and events[0][0] == 1:  # a run's first events: its conversation's last
+                    last = self._key("last-run", conversation_id)
+                    pipe.set(last, run_id, ex=self._ttl_s)
+                await pipe.execute()
+
+        try:
+            await self._call(work)
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, ResponseError) and "smaller" in str(exc.__cause__):
+                raise SeqTaken(run_id) from exc
+            raise
+
+    async def read_events(
+        self, run_id: str, after_seq: int, *, wait_s: float = 0.0
+    ) -> list[LoggedEvent]:
+        stream = self._key("log", run_id)
+        block = min(MAX_BLOCK_MS, int(wait_s * 1000)) if wait_s > 0 else None
+        entries: Any
+        if block is None:
+            entries = await self._call(lambda: self._client.xrange(stream, f"({after_seq}-0"))
+        else:
+            answer: Any = await self._call(
+                lambda: self._client.xread({stream: f"{after_seq}-0"}, block=block)
+            )
+            entries = answer[0][1] if answer else []
+        return [(_seq(entry_id), _text(fields[b"e"])) for entry_id, fields in entries]
+
+    async def find_run(
+        self, *, run_id: str | None = None, conversation_id: str | None = None
+    ) -> RunRecord | None:
+        if run_id is not None:
+            owner = await self._call(lambda: self._client.get(self._key("run", run_id)))
+            if owner is None:
+                return None
+            cid = _text(owner)
+            return RunRecord(run_id, cid, await self._holder(cid) == run_id)
+        assert conversation_id is not None
+        holder = await self._holder(conversation_id)
+        if holder is not None:
+            return RunRecord(holder, conversation_id, True)
+        last = await self._call(lambda: self._client.get(self._key("last-run", conversation_id)))
+        if last is None:
+            return None
+        return await self.find_run(run_id=_text(last))
+
+    async def _holder(self, conversation_id: str) -> str | None:
+        value = await self._call(lambda: self._client.get(self._key("lock", conversation_id)))
+        return None if value is None else _text(value)
+
     async def _eval(self, script: str, key: str, *args: Any) -> Any:
         return await self._client.eval(script, 1, key, *args)
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _seq(entry_id: bytes | str) -> int:
+    return int(_text(entry_id).partition("-")[0])
 
 
 def _text(value: bytes | str) -> str:

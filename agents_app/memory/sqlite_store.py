@@ -1,6 +1,8 @@
-"""The embedded default: one SQLite file holds history (SDK SQLiteSession) and run state.
+"""The embedded default: one SQLite file holds history (SDK SQLiteSession), run state and
+the run log.
 
-SQLite's own locking makes the run lock hold across processes on one machine.
+SQLite's own locking makes the run lock hold across processes on one machine; a reader in
+another process sees new log rows by polling (a local run's followers never need to).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from typing import TypeVar
 
 from agents import Session, SQLiteSession
 
-from agents_app.memory.store import StoreUnavailable
+from agents_app.memory.store import LoggedEvent, RunRecord, SeqTaken, StoreUnavailable
 
 T = TypeVar("T")
+POLL_S = 0.05  # how often a reader waiting for new log rows looks again
+PURGE_EVERY_S = 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversation_state (
@@ -26,20 +30,31 @@ CREATE TABLE IF NOT EXISTS conversation_state (
     lock_expires REAL NOT NULL DEFAULT 0,
     cancel_run_id TEXT,
     last_agent TEXT
-)
+);
+CREATE TABLE IF NOT EXISTS run_log (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    conversation_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_log_by_conversation ON run_log (conversation_id, expires);
 """
 
 
 class SQLiteStore:
-    def __init__(self, path: Path, *, lock_ttl_s: float) -> None:
+    def __init__(self, path: Path, *, lock_ttl_s: float, log_ttl_s: float = 600.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock_ttl_s = lock_ttl_s
+        self._log_ttl_s = log_ttl_s
+        self._purged_at = 0.0
         # One connection, used from worker threads one at a time: opening a connection per
         # statement cost more than the statements (several run per turn).
         self._db = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
         self._db_lock = threading.Lock()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -129,5 +144,83 @@ class SQLiteStore:
             )
         )
 
+    async def append_events(
+        self, run_id: str, conversation_id: str, events: list[LoggedEvent]
+    ) -> None:
+        expires = time.time() + self._log_ttl_s
+
+        def work(db: sqlite3.Connection) -> None:
+            try:
+                with db:  # one transaction: a batch is logged whole or not at all
+                    db.execute("BEGIN")
+                    db.executemany(
+                        "INSERT INTO run_log (run_id, seq, conversation_id, event, expires)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        [(run_id, seq, conversation_id, event, expires) for seq, event in events],
+                    )
+                    # The whole log lives on for the TTL after its newest event.
+                    db.execute("UPDATE run_log SET expires = ? WHERE run_id = ?", (expires, run_id))
+            except sqlite3.IntegrityError as exc:
+                raise SeqTaken(run_id) from exc
+            if expires - self._purged_at > PURGE_EVERY_S:
+                self._purged_at = expires
+                db.execute("DELETE FROM run_log WHERE expires < ?", (time.time(),))
+
+        await self._run(work)
+
+    async def read_events(
+        self, run_id: str, after_seq: int, *, wait_s: float = 0.0
+    ) -> list[LoggedEvent]:
+        deadline = time.monotonic() + wait_s
+        while True:
+            rows = await self._run(
+                lambda db: db.execute(
+                    "SELECT seq, event FROM run_log WHERE run_id = ? AND seq > ? AND expires >= ?"
+                    " ORDER BY seq",
+                    (run_id, after_seq, time.time()),
+                ).fetchall()
+            )
+            if rows or time.monotonic() >= deadline:
+                return [(int(seq), str(event)) for seq, event in rows]
+            await asyncio.sleep(POLL_S)
+
+    async def find_run(
+        self, *, run_id: str | None = None, conversation_id: str | None = None
+    ) -> RunRecord | None:
+        def work(db: sqlite3.Connection) -> RunRecord | None:
+            now = time.time()
+            if run_id is not None:
+                row = db.execute(
+                    "SELECT conversation_id FROM run_log WHERE run_id = ? AND expires >= ? LIMIT 1",
+                    (run_id, now),
+                ).fetchone()
+                if row is None:
+                    return None
+                return RunRecord(run_id, row[0], _holds(db, row[0], run_id, now))
+            running = db.execute(
+                "SELECT run_id FROM conversation_state"
+                " WHERE conversation_id = ? AND lock_expires >= ?",
+                (conversation_id, now),
+            ).fetchone()
+            if running is not None and running[0]:
+                return RunRecord(running[0], str(conversation_id), True)
+            last = db.execute(
+                "SELECT run_id FROM run_log WHERE conversation_id = ? AND expires >= ?"
+                " ORDER BY expires DESC LIMIT 1",
+                (conversation_id, now),
+            ).fetchone()
+            return None if last is None else RunRecord(last[0], str(conversation_id), False)
+
+        return await self._run(work)
+
     async def aclose(self) -> None:
         self._db.close()
+
+
+def _holds(db: sqlite3.Connection, conversation_id: str, run_id: str, now: float) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM conversation_state"
+        " WHERE conversation_id = ? AND run_id = ? AND lock_expires >= ?",
+        (conversation_id, run_id, now),
+    ).fetchone()
+    return row is not None

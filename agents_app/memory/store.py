@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
@@ -11,6 +12,23 @@ from agents import Session
 
 class StoreUnavailable(Exception):
     """The store cannot be reached; the run fails with a retryable error, nothing is lost."""
+
+
+class SeqTaken(Exception):
+    """Another writer already logged an event at this seq (the log is append-only)."""
+
+
+# One logged event: its seq and its JSON encoding (the `json` wire format, seq included).
+LoggedEvent = tuple[int, str]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run the log knows: where it belongs and whether its conversation lock still holds."""
+
+    run_id: str
+    conversation_id: str
+    running: bool
 
 
 class ConversationStore(Protocol):
@@ -36,21 +54,40 @@ class ConversationStore(Protocol):
 
     async def set_last_agent(self, conversation_id: str, agent_id: str) -> None: ...
 
+    # The run log: every event a run emits, by seq, kept `log_ttl_s` after the last one.
+
+    async def append_events(
+        self, run_id: str, conversation_id: str, events: list[LoggedEvent]
+    ) -> None:
+        """Append in seq order; `SeqTaken` if a seq is already logged (nothing is overwritten)."""
+
+    async def read_events(
+        self, run_id: str, after_seq: int, *, wait_s: float = 0.0
+    ) -> list[LoggedEvent]:
+        """Events with seq > `after_seq`; with `wait_s`, wait up to that long for the first."""
+
+    async def find_run(
+        self, *, run_id: str | None = None, conversation_id: str | None = None
+    ) -> RunRecord | None:
+        """A logged run by id, or a conversation's running run, else its last logged one."""
+
     async def aclose(self) -> None: ...
 
 
-def open_store(url: str, *, ttl_s: int, lock_ttl_s: float, default_dir: Path) -> ConversationStore:
+def open_store(
+    url: str, *, ttl_s: int, lock_ttl_s: float, default_dir: Path, log_ttl_s: float = 600.0
+) -> ConversationStore:
     """`sqlite:///path.db`, `sqlite://` (default file under `default_dir`) or `redis://…`."""
     scheme = urlparse(url).scheme
     if scheme in {"redis", "rediss", "unix"}:
         from agents_app.memory.redis_store import RedisStore
 
-        return RedisStore(url, ttl_s=ttl_s, lock_ttl_s=lock_ttl_s)
+        return RedisStore(url, ttl_s=ttl_s, lock_ttl_s=lock_ttl_s, log_ttl_s=log_ttl_s)
     if scheme == "sqlite":
         from agents_app.memory.sqlite_store import SQLiteStore
 
         # As in SQLAlchemy: sqlite:///rel.db is relative to the cwd, sqlite:////abs.db absolute.
         path = url.removeprefix("sqlite://").removeprefix("/")
         target = Path(path) if path else default_dir / "conversations.db"
-        return SQLiteStore(target, lock_ttl_s=lock_ttl_s)
+        return SQLiteStore(target, lock_ttl_s=lock_ttl_s, log_ttl_s=log_ttl_s)
     raise ValueError(f"SESSION_STORE must be sqlite:///… or redis://…, not {url!r}")

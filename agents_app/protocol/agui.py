@@ -17,6 +17,7 @@ error, pong) have no AG-UI counterpart and travel as CUSTOM events named by thei
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ag_ui.core import (
@@ -74,9 +75,19 @@ class AgUiEncoder:
         out = self.translate(event)
         if not out:
             return None
-        if self._sse is not None:
-            return [self._sse.encode(e) for e in out]
-        return [e.model_dump_json(by_alias=True) for e in out]
+        if self._sse is None:
+            return [e.model_dump_json(by_alias=True) for e in out]
+        frames = [self._sse.encode(e) for e in out]
+        if isinstance(event, RunEvent):
+            # The id goes on the last frame of the event's group: a client that reconnects
+            # with Last-Event-ID has every AG-UI event of that seq and none of the next.
+            frames[-1] = f"id: {event.seq}\n{frames[-1]}"
+        return frames
+
+    def prime(self, events: Sequence[RunEvent]) -> None:
+        """Learn the state of a run whose earlier events the client already has (a rejoin)."""
+        for event in events:
+            self.translate(event)
 
     def translate(self, event: Event) -> list[BaseEvent]:
         ts = event.ts if isinstance(event, RunEvent) else now_ms()

@@ -19,15 +19,29 @@ class UserMessage(_Command):
     conversation_id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+_Id = Field(default=None, min_length=1, max_length=200)
+
+
 class CancelRun(_Command):
     type: Literal["run.cancel"] = "run.cancel"
+    # Optional (additive): which run; by default the one this client follows or last spoke in.
+    run_id: str | None = _Id
+
+
+class JoinRun(_Command):
+    """Replay a run's events after `after_seq`, then follow it live (revision 2)."""
+
+    type: Literal["run.join"] = "run.join"
+    run_id: str | None = _Id
+    conversation_id: str | None = _Id
+    after_seq: int = Field(default=0, ge=0)
 
 
 class Ping(_Command):
     type: Literal["ping"] = "ping"
 
 
-Command = Annotated[UserMessage | CancelRun | Ping, Field(discriminator="type")]
+Command = Annotated[UserMessage | CancelRun | JoinRun | Ping, Field(discriminator="type")]
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
 
 

@@ -1,7 +1,8 @@
 """Event protocol v1 (DESIGN §3, a contract): the single source of every server→client shape.
 
-Run events are built without `seq`; the forwarder stamps it when the event is actually sent,
-so coalesced deltas use one number and the sequence stays gap-free.
+Run events are built without `seq`; the run's log stamps it once deltas that piled up are
+merged, so coalesced deltas use one number, the sequence stays gap-free, and every client of
+the run (live or replaying) sees the same numbers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ PROTOCOL_VERSION: Literal[1] = 1
 FailureCode = Literal[
     "model_error", "rate_limited", "max_turns", "tool_error", "timeout", "guardrail", "internal"
 ]
-ErrorCode = Literal["bad_request", "too_large", "busy", "rate_limited", "unauthorized"]
+ErrorCode = Literal[
+    "bad_request",
+    "too_large",
+    "busy",
+    "rate_limited",
+    "unauthorized",
+    # Protocol revision 2 (DESIGN §3a).
+    "not_found",
+    "approval_pending",
+    "unavailable",
+]
 
 
 def now_ms() -> int:
@@ -135,6 +146,8 @@ class SessionReady(Event):
     agents: list[AgentInfo]
     start_agent: str
     model: ModelInfo
+    # Revision 2 capabilities this server supports (`join`, …); v1 clients ignore it.
+    features: list[str] = Field(default_factory=list)
 
 
 class Error(Event):

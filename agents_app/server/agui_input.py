@@ -9,7 +9,6 @@ The client's own tools (`tools`) are not offered to the agents.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from ag_ui.core import AssistantMessage, RunAgentInput, UserMessage
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 
 from agents_app.graph import Graph
 from agents_app.protocol.commands import BadFrame
-from agents_app.stream.turn import Turn
+from agents_app.runs.turn import Turn
 
 
 def parse_run_input(body: bytes, *, max_bytes: int) -> RunAgentInput:
@@ -69,8 +68,6 @@ def _start_agent(props: Any, graph: Graph) -> str | None:
     agent = props.get("agent") if isinstance(props, dict) else None
     if agent is None:
         return None
-    if not isinstance(agent, str) or agent not in graph.agents:
-        hint = difflib.get_close_matches(str(agent), list(graph.agents), n=1)
-        suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise BadFrame("bad_request", f"Unknown agent {agent!r}{suffix}.")
-    return agent
+    if not isinstance(agent, str):
+        raise BadFrame("bad_request", f"forwardedProps.agent must be a string, not {agent!r}.")
+    return agent  # the dispatcher checks it against the graph, as for every entry point

@@ -18,6 +18,7 @@ from agents_app.access import ClientLimiter, token_matches
 from agents_app.authoring.reload import watching_if
 from agents_app.engine import Engine
 from agents_app.protocol.encoders import new_encoder
+from agents_app.runs.registry import Runs
 from agents_app.server.agui_http import agui_endpoint
 from agents_app.server.connection import Connection
 from agents_app.server.graph_view import graph_endpoint
@@ -30,6 +31,7 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
     """``reload_config``: watch the config folder and swap the graph for new runs."""
 
     settings = engine.settings
+    runs = Runs(engine)  # runs outlive the connections that start them
     expected_token = settings.auth_token.get_secret_value() if settings.auth_token else None
     clients = ClientLimiter(settings.max_connections_per_client)
 
@@ -57,7 +59,7 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
             return
         await websocket.accept()
         encoder = new_encoder(fmt, model=engine.model_info)
-        await Connection(websocket, engine, encoder).serve()
+        await Connection(websocket, runs, encoder).serve()
 
     async def chat_page(_: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
@@ -69,6 +71,7 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with watching_if(engine, reload_config):
             yield
+        await runs.aclose()
         await engine.aclose()
 
     return Starlette(
@@ -78,7 +81,7 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
             # Same path, different scopes: starlette routes HTTP and WebSocket separately.
             Route("/", chat_page),
             WebSocketRoute("/", websocket_endpoint),
-            Route("/ag-ui", agui_endpoint(engine), methods=["POST"]),
+            Route("/ag-ui", agui_endpoint(runs), methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,

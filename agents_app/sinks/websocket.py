@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from agents_app.sinks import SinkClosed
+from agents_app.protocol.sink import SinkClosed
 
 
 class WebSocketSink:

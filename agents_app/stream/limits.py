@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from agents_app.protocol.events import Event, TextDelta
 
+# Every logged run event fits in this: API Gateway WebSocket's frame limit, the smallest of
+# our transports, so one log serves every client.
+EVENT_BYTES = 32 * 1024
 ELLIPSIS = "…"
 # Room for the seq number and the ellipsis, which are added after measuring.
 _SLACK = 32

@@ -18,9 +18,9 @@ from yandex.cloud.serverless.apigateway.websocket.v1.connection_service_pb2_grpc
     ConnectionServiceStub,
 )
 
-from agents_app.sinks import SinkClosed
+from agents_app.protocol.sink import SinkClosed
 
-log = structlog.get_logger("agents_app.sinks.connection_service")
+log = structlog.get_logger("agents_app.sinks.connection_service_client")
 
 Metadata = Sequence[tuple[str, str]]
 MetadataProvider = Callable[[], Awaitable[Metadata]]

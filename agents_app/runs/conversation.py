@@ -1,8 +1,9 @@
-"""A turn inside a stored conversation: one run at a time, cancellable from anywhere.
+"""A run inside its stored conversation: one run at a time, cancellable from anywhere.
 
 The lock and the cancel flag live in the store, so they hold across connections, processes
 and function instances; the running side watches the flag, which is how a `run.cancel`
-sent to another invocation stops this one.
+sent to another invocation stops this one. The caller has claimed the lock (`claim`); this
+module keeps it alive while the run goes and releases it before the terminal event.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from agents_app.engine import Engine
 from agents_app.graph import Graph
 from agents_app.memory.store import ConversationStore, StoreUnavailable
 from agents_app.protocol.events import (
-    RunCancelled,
     RunCompleted,
     RunEvent,
     RunFailed,
@@ -26,42 +26,38 @@ from agents_app.protocol.events import (
     RunStarted,
     TerminalEvent,
 )
+from agents_app.runs.execute import Emit, run_turn
+from agents_app.runs.turn import Turn
 from agents_app.stream.failures import MEMORY_DOWN as STORE_FAILURE
-from agents_app.stream.turn import Emit, Turn, run_turn
 
-log = structlog.get_logger("agents_app.memory")
+log = structlog.get_logger("agents_app.runs")
 CANCEL_POLL_S = 0.25
 MEMORY_DOWN = STORE_FAILURE.message
 
 
-async def run_conversation_turn(
+async def run_in_conversation(
     turn: Turn,
     *,
     engine: Engine,
     store: ConversationStore,
     emit: Emit,
+    graph: Graph,
     timeout_s: float | None = None,
-    graph: Graph | None = None,
-) -> TerminalEvent | None:
-    """Run `turn` in its conversation; None when another run holds the conversation."""
+) -> TerminalEvent:
+    """Run `turn`, whose conversation lock the caller holds; release it at the end."""
     cid, run_id = turn.conversation_id, turn.run_id
-    graph = graph or engine.graph  # one graph for the whole run, even across a reload
-    try:
-        if not await store.claim(cid, run_id):
-            return None
-    except StoreUnavailable as exc:
-        return _memory_down(turn, engine, emit, exc, graph)
     # The terminal event waits until the lock is released: a client may send its next
     # message the moment it sees it, and must not find its own conversation busy.
     held: list[RunEvent] = []
 
     def gated(event: RunEvent) -> None:
-        (held.append if isinstance(event, RunCompleted | RunFailed | RunCancelled) else emit)(event)
+        (held.append if isinstance(event, TerminalEvent) else emit)(event)
 
     session = None
     try:
         agent = turn.agent or await _resume_agent(graph, store, cid)
-        session = store.session(cid)
+        # A client that holds the thread (AG-UI) sends it whole: no server-side history.
+        session = None if turn.client_holds_history else store.session(cid)
         watcher = asyncio.create_task(_watch(store, cid, run_id, asyncio.current_task()))
         try:
             terminal = await run_turn(
@@ -74,7 +70,7 @@ async def run_conversation_turn(
             )
         finally:
             watcher.cancel()
-        if isinstance(terminal, RunCompleted):
+        if isinstance(terminal, RunCompleted) and session is not None:
             with _logged(StoreUnavailable, "memory.last_agent_not_saved"):
                 await store.set_last_agent(cid, terminal.agent)
         return terminal
@@ -115,13 +111,11 @@ async def _watch(
             log.warning("memory.watch_failed", error=str(exc))
 
 
-def _memory_down(
-    turn: Turn, engine: Engine, emit: Emit, exc: Exception, graph: Graph | None = None
-) -> TerminalEvent:
+def memory_down(turn: Turn, graph: Graph, emit: Emit, exc: Exception) -> TerminalEvent:
+    """The store could not even be asked for the lock: say so as a whole (short) run."""
     log.warning("memory.unavailable", error=str(exc))
     ids = RunIds(run_id=turn.run_id, conversation_id=turn.conversation_id)
-    agent = turn.agent or (graph or engine.graph).start
-    emit(RunStarted(**ids, agent=agent, input=turn.text))
+    emit(RunStarted(**ids, agent=turn.agent or graph.start, input=turn.text))
     terminal = RunFailed(
         **ids, code=STORE_FAILURE.code, message=STORE_FAILURE.message, retryable=True
     )

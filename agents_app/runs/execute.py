@@ -1,15 +1,13 @@
-"""One turn: the user's text → an SDK streamed run → protocol events, ending exactly once."""
+"""Executing a turn: the SDK's streamed run → translator → protocol events, ending exactly once."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from uuid import uuid4
 
 import structlog
-from agents import Runner, Session, TResponseInputItem
+from agents import Runner, Session
 from agents.result import RunResultStreaming
 
 from agents_app.engine import Engine, TurnContext
@@ -24,28 +22,13 @@ from agents_app.protocol.events import (
     TerminalEvent,
     Usage,
 )
+from agents_app.runs.turn import Turn
 from agents_app.stream.failures import Failure, classify
 from agents_app.stream.translator import Translator
 
 Emit = Callable[[RunEvent], None]
 log = structlog.get_logger("agents_app.turn")
 OUT_OF_TIME = Failure("timeout", "The run reached its time limit before finishing.", retryable=True)
-
-
-@dataclass(frozen=True)
-class Turn:
-    conversation_id: str
-    text: str
-    agent: str | None = None  # None: the graph's start agent
-    run_id: str = field(default_factory=lambda: f"run_{uuid4().hex}")
-    # Earlier messages the client holds (AG-UI clients send the whole thread each run);
-    # used instead of a session, which keeps history on the server.
-    history: tuple[TResponseInputItem, ...] = ()
-
-    def model_input(self) -> str | list[TResponseInputItem]:
-        if not self.history:
-            return self.text
-        return [*self.history, {"role": "user", "content": self.text}]
 
 
 async def run_turn(

@@ -30,13 +30,15 @@ class ConnectionRegistry(ConnectionServiceServicer):
 
     def __init__(self, *, token: str, send_delay_s: float = 0.0) -> None:
         self.peers: dict[str, Peer] = {}
-        self.sends: Counter[str] = Counter()
+        self.sends: Counter[str] = Counter()  # delivered
+        self.attempts: Counter[str] = Counter()  # asked for, delivered or not
         self.send_delay_s = send_delay_s
         self._token = token
 
     async def Send(
         self, request: pb.SendToConnectionRequest, context: grpc.aio.ServicerContext
     ) -> pb.SendToConnectionResponse:
+        self.attempts[request.connection_id] += 1
         peer = await self._peer(request.connection_id, context)
         if self.send_delay_s:
             await asyncio.sleep(self.send_delay_s)

@@ -1,0 +1,33 @@
+"""`Client`: what the service remembers of one client between its frames."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from agents_app.access import TokenBucket
+from agents_app.settings import Settings
+
+
+@dataclass(eq=False)
+class Client:
+    id: str  # the connection id (the gateway's, or ours); the default conversation id
+    rate: TokenBucket
+    # The conversation this client last spoke in or joined: where run.cancel goes when it
+    # follows no run (the same conversation, resumed from another connection).
+    conversation: str = ""
+    # Conversations are stored: bound how many one client may open.
+    conversations: set[str] = field(default_factory=set)
+    greeted: bool = False
+    following: asyncio.Task[bool] | None = None  # the run this client follows now
+    following_run: str | None = None
+    started: list[str] = field(default_factory=list)  # runs it started, newest last
+
+    @classmethod
+    def new(cls, client_id: str, settings: Settings) -> Client:
+        rate = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        return cls(id=client_id, rate=rate, conversation=client_id)
+
+    @property
+    def busy(self) -> bool:
+        return self.following is not None and not self.following.done()

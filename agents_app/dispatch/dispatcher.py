@@ -1,0 +1,203 @@
+"""`Dispatcher`: one client's frames → pings, runs started, joined and cancelled, errors.
+
+Every answer to a bad command is built here, so the local WebSocket, the Cloud Function and
+`POST /ag-ui` say the same thing in the same words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from dataclasses import dataclass
+
+import structlog
+
+from agents_app.dispatch.client import Client
+from agents_app.dispatch.outbox import Outbox
+from agents_app.memory.store import RunRecord
+from agents_app.protocol.commands import (
+    BadFrame,
+    CancelRun,
+    JoinRun,
+    Ping,
+    UserMessage,
+    parse_frame,
+)
+from agents_app.protocol.events import Error, ErrorCode, Pong
+from agents_app.runs.registry import Run, Runs
+from agents_app.runs.turn import Turn
+
+log = structlog.get_logger("agents_app.dispatch")
+
+BUSY = "A run is in progress in this conversation; wait for it, join it (run.join) or cancel it."
+RATE_LIMITED = "Too many messages; slow down a little."
+TOO_MANY_CONVERSATIONS = "Too many conversations on one connection."
+NO_RUN_TO_CANCEL = "No run to cancel."
+
+
+@dataclass
+class Reply:
+    """What a frame led to: an error, or a run started or joined (and being followed)."""
+
+    error: Error | None = None
+    run: Run | None = None  # started here, by this frame
+    follow: asyncio.Task[bool] | None = None
+
+    @property
+    def code(self) -> ErrorCode | None:
+        return None if self.error is None else self.error.code
+
+
+def _error(code: ErrorCode, message: str) -> Reply:
+    return Reply(error=Error(code=code, message=message))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        client: Client,
+        outbox: Outbox,
+        runs: Runs,
+        *,
+        timeout_s: float | None = None,
+    ) -> None:
+        self.client = client
+        self.outbox = outbox
+        self.runs = runs
+        self.engine = runs.engine
+        self._timeout_s = timeout_s  # the platform's deadline, for runs started here
+
+    def greet(self) -> None:
+        """`session.ready`, once per client."""
+        if not self.client.greeted:
+            self.client.greeted = True
+            self.outbox.put(self.engine.session_ready(self.client.id))
+
+    async def handle(self, frame: str | bytes) -> Reply:
+        """Act on one inbound frame; errors are also written to the client."""
+        reply = await self._dispatch(frame)
+        if reply.error is not None:
+            self.outbox.put(reply.error)
+        return reply
+
+    async def _dispatch(self, frame: str | bytes) -> Reply:
+        if (limited := self.admit()) is not None:
+            return limited
+        try:
+            command = parse_frame(frame, max_bytes=self.engine.settings.max_frame_bytes)
+        except BadFrame as bad:
+            return _error(bad.code, bad.message)
+        match command:
+            case Ping():
+                self.outbox.put(Pong())
+                return Reply()
+            case CancelRun():
+                return await self.cancel(command.run_id)
+            case JoinRun():
+                return await self.join(
+                    run_id=command.run_id,
+                    conversation_id=command.conversation_id,
+                    after_seq=command.after_seq,
+                )
+            case UserMessage():
+                turn = Turn(
+                    conversation_id=command.conversation_id or self.client.id,
+                    text=command.text,
+                    agent=command.agent,
+                )
+                return await self.start(turn)
+        raise AssertionError(f"unhandled command {command!r}")
+
+    async def start(self, turn: Turn) -> Reply:
+        """Start `turn` as a run and follow it."""
+        if self._busy():
+            return _error("busy", BUSY)
+        graph = self.engine.graph
+        if turn.agent is not None and turn.agent not in graph.agents:
+            return _error("bad_request", unknown_agent(turn.agent, list(graph.agents)))
+        conversation = turn.conversation_id
+        client = self.client
+        if conversation not in client.conversations:
+            if len(client.conversations) >= self.engine.settings.max_conversations_per_connection:
+                return _error("rate_limited", TOO_MANY_CONVERSATIONS)
+            client.conversations.add(conversation)
+        client.conversation = conversation
+        run = await self.runs.start(
+            turn, graph=graph, timeout_s=self._timeout_s, started_by=client.id
+        )
+        if run is None:
+            return _error("busy", BUSY)
+        client.started = [*client.started[-15:], run.run_id]
+        record = RunRecord(run.run_id, conversation, running=True)
+        return Reply(run=run, follow=self._follow(record, 0))
+
+    async def join(
+        self, *, run_id: str | None, conversation_id: str | None, after_seq: int
+    ) -> Reply:
+        if self._busy():
+            return _error("busy", BUSY)
+        if run_id is None and conversation_id is None:
+            conversation_id = self.client.conversation
+        record = await self.runs.find(run_id=run_id, conversation_id=conversation_id)
+        if record is None:
+            what = f"run {run_id!r}" if run_id else f"run in conversation {conversation_id!r}"
+            return _error("not_found", f"No {what}: unknown, or its log has expired.")
+        self.client.conversation = record.conversation_id
+        return Reply(follow=self._follow(record, after_seq))
+
+    async def cancel(self, run_id: str | None = None) -> Reply:
+        client = self.client
+        if run_id is None and self._busy():
+            run_id = client.following_run
+        cancelled = await self.runs.cancel(
+            run_id=run_id,
+            conversation_id=None if run_id else client.conversation,
+            reason="cancelled by client",
+        )
+        return Reply() if cancelled else _error("bad_request", NO_RUN_TO_CANCEL)
+
+    def _busy(self) -> bool:
+        """Following a run that has not ended for this client yet.
+
+        The outbox knows first: a client may answer a terminal event the moment it arrives,
+        before the follow task has noticed it is done.
+        """
+        client = self.client
+        return client.busy and client.following_run not in self.outbox.ended
+
+    def _follow(self, record: RunRecord, after_seq: int) -> asyncio.Task[bool]:
+        client = self.client
+        task = asyncio.create_task(
+            self.runs.follow(record, self.outbox, after_seq), name=f"follow:{record.run_id}"
+        )
+        client.following, client.following_run = task, record.run_id
+        return task
+
+    def admit(self) -> Reply | None:
+        """The rate limit, for every frame or request: an error reply when over it."""
+        return None if self.client.rate.take() else _error("rate_limited", RATE_LIMITED)
+
+    async def client_gone(self, reason: str = "client disconnected") -> None:
+        await client_gone(self.client, self.runs, reason)
+
+
+async def client_gone(client: Client, runs: Runs, reason: str = "client disconnected") -> None:
+    """The client vanished: stop following; with `on_disconnect: cancel`, stop its runs."""
+    if client.following is not None and not client.following.done():
+        client.following.cancel()
+    if runs.engine.on_disconnect != "cancel" or not client.started:
+        return
+    latest = runs.local(client.started[-1])
+    for run_id in client.started:
+        run = runs.local(run_id)
+        if run is not None and not run.task.done():
+            run.task.cancel(reason)
+    if latest is None:
+        # Its run may be going on another instance: that one learns of it through the store.
+        await runs.cancel(conversation_id=client.conversation, reason=reason)
+
+
+def unknown_agent(agent: str, known: list[str]) -> str:
+    hint = difflib.get_close_matches(agent, known, n=1)
+    suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return f"Unknown agent {agent!r}{suffix}."

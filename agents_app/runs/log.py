@@ -1,0 +1,165 @@
+"""`RunLog`: one run's events on their way out — coalesced, numbered, logged, published.
+
+The run puts events and moves on; it never waits for the store or a network. One writer task
+drains the queue: whatever piled up while the previous batch was being logged and delivered
+is merged (consecutive deltas of a message become one), cut to fit a frame, numbered
+(`seq`: gap-free, what is logged is what every client sees), appended to the store, and
+handed to the live subscribers. The writer waits for its subscribers (at most `PACE_S`), so
+a slow client gets fewer, larger events instead of a backlog — and a stalled one cannot
+stall the log, which is written for the clients that are not listening yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Protocol
+
+import structlog
+
+from agents_app.memory.store import ConversationStore, SeqTaken, StoreUnavailable
+from agents_app.protocol.events import TERMINAL_TYPES, RunEvent
+from agents_app.stream.coalesce import coalesce
+from agents_app.stream.limits import EVENT_BYTES, fit
+
+log = structlog.get_logger("agents_app.runs.log")
+PACE_S = 1.0
+
+
+class Subscriber(Protocol):
+    """A client following runs: takes numbered run events, in order."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def deliver(self, events: Sequence[RunEvent]) -> asyncio.Future[None]:
+        """Queue `events`; the future resolves once they are sent (or the client is gone)."""
+
+    def prime(self, events: Sequence[RunEvent]) -> None:
+        """Events the client saw before it (re)joined: for encoders that keep state."""
+
+
+def is_terminal(event: RunEvent) -> bool:
+    return event.type in TERMINAL_TYPES  # type: ignore[attr-defined]
+
+
+class RunLog:
+    def __init__(self, run_id: str, conversation_id: str, store: ConversationStore) -> None:
+        self.run_id = run_id
+        self.conversation_id = conversation_id
+        self._store = store
+        self._queue: asyncio.Queue[RunEvent | None] = asyncio.Queue()
+        self._seq = 0
+        # Everything numbered so far: a joiner on this process replays from here.
+        self.history: list[RunEvent] = []
+        self._unlogged: list[RunEvent] = []  # numbered, not yet in the store (it was down)
+        self._subscribers: dict[Subscriber, asyncio.Future[bool]] = {}
+        self.finished = False  # the terminal event is numbered and published
+        self._writer: asyncio.Task[None] | None = None
+
+    def start(self) -> RunLog:
+        self._writer = asyncio.create_task(self._write_loop(), name=f"log:{self.run_id}")
+        return self
+
+    def put(self, event: RunEvent) -> None:
+        self._queue.put_nowait(event)
+
+    def subscribe(self, subscriber: Subscriber, after_seq: int = 0) -> asyncio.Future[bool]:
+        """Replay what is numbered after `after_seq`, then everything to come.
+
+        The future is True once the terminal event was delivered, False if the subscriber
+        went away first. Replay and registration happen in one step, so nothing published
+        in between is lost or doubled.
+        """
+        if after_seq:
+            subscriber.prime(self.history[:after_seq])
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        backlog = self.history[after_seq:]
+        sent = subscriber.deliver(backlog) if backlog else None
+        if self.finished:
+            _settle_when(sent, done)
+        else:
+            self._subscribers[subscriber] = done
+        return done
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        done = self._subscribers.pop(subscriber, None)
+        if done is not None and not done.done():
+            done.set_result(False)
+
+    async def close(self) -> None:
+        """Wait until everything put is logged and delivered (the writer's last batch)."""
+        if self._writer is None:
+            return
+        self._queue.put_nowait(None)
+        await asyncio.shield(self._writer)
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            events = [event for event in batch if event is not None]
+            if events:
+                await self._publish(self._number(events))
+            if batch[-1] is None:
+                self._settle_all(False)
+                return
+
+    def _number(self, events: list[RunEvent]) -> list[RunEvent]:
+        numbered: list[RunEvent] = []
+        for event in coalesce(events):
+            for piece in fit(event, EVENT_BYTES):
+                assert isinstance(piece, RunEvent)  # fit keeps the event's type
+                self._seq += 1
+                piece.seq = self._seq
+                numbered.append(piece)
+        return numbered
+
+    async def _publish(self, events: list[RunEvent]) -> None:
+        await self._append(events)
+        self.history.extend(events)
+        finished = any(is_terminal(event) for event in events)
+        self.finished = self.finished or finished
+        subscribers = list(self._subscribers)
+        waits = {subscriber.deliver(events): subscriber for subscriber in subscribers}
+        if waits:
+            await asyncio.wait(waits, timeout=PACE_S)
+        for subscriber in subscribers:
+            if subscriber.closed:
+                self.unsubscribe(subscriber)
+        if finished:
+            for sent, subscriber in waits.items():
+                done = self._subscribers.pop(subscriber, None)
+                if done is not None:
+                    _settle_when(sent, done)
+
+    async def _append(self, events: list[RunEvent]) -> None:
+        self._unlogged.extend(events)
+        rows = [(event.seq, event.model_dump_json()) for event in self._unlogged]
+        try:
+            await self._store.append_events(self.run_id, self.conversation_id, rows)
+        except StoreUnavailable as exc:
+            # Kept and sent with the next batch: the log stays gap-free once the store is back.
+            log.warning("run_log.append_failed", run_id=self.run_id, error=str(exc))
+            return
+        except SeqTaken:
+            log.error("run_log.seq_taken", run_id=self.run_id, seq=rows[0][0])
+        self._unlogged.clear()
+
+    def _settle_all(self, value: bool) -> None:
+        for done in self._subscribers.values():
+            if not done.done():
+                done.set_result(value)
+        self._subscribers.clear()
+
+
+def _settle_when(sent: asyncio.Future[None] | None, done: asyncio.Future[bool]) -> None:
+    def settle(_: object = None) -> None:
+        if not done.done():
+            done.set_result(True)
+
+    if sent is None or sent.done():
+        settle()
+    else:
+        sent.add_done_callback(settle)
