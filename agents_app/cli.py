@@ -105,9 +105,14 @@ def chat(
         ),
     ] = None,
     after_seq: Annotated[int, typer.Option(help="With --join: start after this seq")] = 0,
+    conversation: Annotated[
+        str | None, typer.Option(help="Continue this conversation (default: a new one)")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr)")] = "WARNING",
 ) -> None:
     """Run one message (or follow a run by id) and print its events."""
+    from uuid import uuid4
+
     from agents_app.dispatch.client import Client
     from agents_app.dispatch.dispatcher import Dispatcher
     from agents_app.dispatch.outbox import Outbox
@@ -134,7 +139,8 @@ def chat(
                 )
             else:
                 assert text is not None
-                reply = await dispatcher.start(Turn(conversation_id="cli", text=text, agent=agent))
+                cid = conversation or f"cli_{uuid4().hex[:12]}"
+                reply = await dispatcher.start(Turn(conversation_id=cid, text=text, agent=agent))
             if reply.error is not None:
                 typer.echo(f"{reply.error.code}: {reply.error.message}", err=True)
                 raise typer.Exit(2 if reply.error.code in ("bad_request", "not_found") else 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from agents import FunctionTool, function_tool
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
 
 from agents_app.config import load_config
 from agents_app.engine import Engine
@@ -136,6 +137,52 @@ async def test_cancel_button_stops_the_run(browser: Browser) -> None:
         await expect(page.locator(".run").nth(1).locator(".msg.assistant")).to_be_visible()
 
 
+async def test_page_rejoins_its_run_after_a_dropped_connection_and_draws_nothing_twice(
+    browser: Browser,
+) -> None:
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.03))
+    async with live_server(engine) as live:
+        page = await browser.new_page(viewport={"width": 1000, "height": 900})
+        sockets: list[WebSocketRoute] = []
+        joins: list[dict[str, object]] = []
+
+        def route(ws: WebSocketRoute) -> None:
+            server = ws.connect_to_server()
+            sockets.append(ws)
+
+            def to_server(message: str | bytes) -> None:
+                command = json.loads(message) if str(message).startswith("{") else {}
+                if command.get("type") == "run.join":
+                    joins.append(command)
+                    # Ask for the whole run again: the page itself must skip what it drew.
+                    message = json.dumps({**command, "after_seq": 0})
+                server.send(message)
+
+            ws.on_message(to_server)
+
+        await page.route_web_socket(re.compile(r"^ws://"), route)
+        await page.goto(page_url(live))
+        await expect(page.locator("#status")).to_have_text("connected")
+        await send(page, JOKE)
+        await expect(page.locator(".tool-card")).to_have_count(1)
+        await expect(page.locator(".msg.assistant .text")).to_have_text(re.compile(r"\w+"))
+        await sockets[0].close()  # the page's socket drops mid-answer
+
+        await expect(page.locator(".run-completed")).to_be_visible(timeout=15_000)
+        assert len(sockets) == 2 and len(joins) == 1
+        assert joins[0]["run_id"] and int(str(joins[0]["after_seq"])) > 0
+        await expect(page.locator(".run")).to_have_count(1)
+        await expect(page.locator(".switch")).to_have_count(1)
+        await expect(page.locator(".tool-card")).to_have_count(1)
+        await expect(page.locator(".msg.assistant")).to_have_count(1)
+        await expect(page.locator(".run-end")).to_have_count(1)
+        await expect(page.locator(".rejoin")).to_have_count(0)
+        await expect(page.locator(".msg.assistant .text")).to_contain_text(
+            "3 jokes about programming"
+        )
+        await screenshot(page, "chat-rejoined")
+
+
 async def test_model_error_is_shown_as_an_error(browser: Browser) -> None:
     with ScriptedOpenAIServer([Fail(401)]) as srv:
         settings = offline_settings(
@@ -196,14 +243,19 @@ async def test_page_reconnects_after_the_socket_drops(browser: Browser) -> None:
         await send(page, JOKE)
         await expect(page.locator(".msg.assistant .text")).to_have_text(re.compile(r"\w+"))
     # The server went away mid-run: the page says so and keeps trying.
-    await expect(page.locator(".run-interrupted")).to_contain_text("Connection lost")
+    await expect(page.locator(".rejoin")).to_contain_text("connection lost")
     await expect(page.locator("#status")).to_have_text(re.compile("reconnecting"))
     await expect(page.locator("#send")).to_be_disabled()
     await screenshot(page, "chat-reconnecting")
+    # A new server (a new process, for all it knows) on the same store: the page rejoins
+    # the run, which went on meanwhile, and it ends once, in place.
     async with _serve_on(engine, port):
         await expect(page.locator("#status")).to_have_text("connected", timeout=15_000)
-        await send(page, "hello")
         await expect(page.locator(".run-completed")).to_be_visible(timeout=10_000)
+        await expect(page.locator(".rejoin")).to_have_count(0)
+        await send(page, "hello")
+        await expect(page.locator(".run-completed")).to_have_count(2, timeout=10_000)
+        await expect(page.locator(".run")).to_have_count(2)
 
 
 def _free_port() -> int:

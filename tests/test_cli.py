@@ -43,6 +43,21 @@ def test_chat_json_prints_the_whole_run() -> None:
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
 
 
+def test_chat_join_replays_a_run_by_id(tmp_path: Path) -> None:
+    store = {"AGENTS_DATA_DIR": str(tmp_path)}
+    ran = agents_app("chat", "Tell me a joke about cats", "--format", "json", **store)
+    assert ran.returncode == 0, ran.stderr
+    events = [json.loads(line) for line in ran.stdout.splitlines()]
+    run_id = events[0]["run_id"]
+    joined = agents_app("chat", "--join", run_id, "--format", "json", **store)
+    assert joined.returncode == 0, joined.stderr
+    assert [json.loads(line) for line in joined.stdout.splitlines()] == events
+    tail = agents_app("chat", "--join", run_id, "--after-seq", "3", "-f", "json", **store)
+    assert [json.loads(line) for line in tail.stdout.splitlines()] == events[3:]
+    gone = agents_app("chat", "--join", "run_unknown", **store)
+    assert gone.returncode == 2 and "not_found" in gone.stderr
+
+
 def test_chat_pretty_shows_switches_tools_and_text() -> None:
     result = agents_app("chat", "Tell me a joke about cats")
     assert result.returncode == 0, result.stderr

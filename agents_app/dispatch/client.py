@@ -21,6 +21,9 @@ class Client:
     greeted: bool = False
     following: asyncio.Task[bool] | None = None  # the run this client follows now
     following_run: str | None = None
+    # Set as the followed run's terminal event goes out, which may be a moment before the
+    # follow task notices; a client answering it at once must not find itself busy.
+    following_ended: bool = False
     started: list[str] = field(default_factory=list)  # runs it started, newest last
 
     @classmethod
@@ -30,4 +33,9 @@ class Client:
 
     @property
     def busy(self) -> bool:
-        return self.following is not None and not self.following.done()
+        """Following a run that has not ended for this client yet."""
+        return self.following is not None and not self.following.done() and not self.following_ended
+
+    def note_ended(self, run_id: str) -> None:
+        if run_id == self.following_run:
+            self.following_ended = True

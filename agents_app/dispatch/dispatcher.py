@@ -66,6 +66,7 @@ class Dispatcher:
         self.runs = runs
         self.engine = runs.engine
         self._timeout_s = timeout_s  # the platform's deadline, for runs started here
+        outbox.on_terminal(client.note_ended)
 
     def greet(self) -> None:
         """`session.ready`, once per client."""
@@ -110,7 +111,7 @@ class Dispatcher:
 
     async def start(self, turn: Turn) -> Reply:
         """Start `turn` as a run and follow it."""
-        if self._busy():
+        if self.client.busy:
             return _error("busy", BUSY)
         graph = self.engine.graph
         if turn.agent is not None and turn.agent not in graph.agents:
@@ -134,7 +135,7 @@ class Dispatcher:
     async def join(
         self, *, run_id: str | None, conversation_id: str | None, after_seq: int
     ) -> Reply:
-        if self._busy():
+        if self.client.busy:
             return _error("busy", BUSY)
         if run_id is None and conversation_id is None:
             conversation_id = self.client.conversation
@@ -147,7 +148,7 @@ class Dispatcher:
 
     async def cancel(self, run_id: str | None = None) -> Reply:
         client = self.client
-        if run_id is None and self._busy():
+        if run_id is None and self.client.busy:
             run_id = client.following_run
         cancelled = await self.runs.cancel(
             run_id=run_id,
@@ -156,21 +157,13 @@ class Dispatcher:
         )
         return Reply() if cancelled else _error("bad_request", NO_RUN_TO_CANCEL)
 
-    def _busy(self) -> bool:
-        """Following a run that has not ended for this client yet.
-
-        The outbox knows first: a client may answer a terminal event the moment it arrives,
-        before the follow task has noticed it is done.
-        """
-        client = self.client
-        return client.busy and client.following_run not in self.outbox.ended
-
     def _follow(self, record: RunRecord, after_seq: int) -> asyncio.Task[bool]:
         client = self.client
         task = asyncio.create_task(
             self.runs.follow(record, self.outbox, after_seq), name=f"follow:{record.run_id}"
         )
         client.following, client.following_run = task, record.run_id
+        client.following_ended = False
         return task
 
     def admit(self) -> Reply | None:

@@ -41,10 +41,15 @@ class Outbox:
         self.frames_sent = 0
         self.last_seq: dict[str, int] = {}  # run_id → the last seq sent: what a client has
         self.ended: dict[str, str] = {}  # run_id → the type of its terminal event, once sent
+        self._terminal_watchers: list[Callable[[str], None]] = []
 
     def start(self) -> Outbox:
         self._task = asyncio.create_task(self._send_loop(), name="outbox")
         return self
+
+    def on_terminal(self, watcher: Callable[[str], None]) -> None:
+        """Call `watcher(run_id)` as a run's terminal event goes out (before it is sent)."""
+        self._terminal_watchers.append(watcher)
 
     def put(self, event: Event) -> None:
         if not self.closed:
@@ -102,6 +107,8 @@ class Outbox:
         if isinstance(event, RunEvent) and event.type in TERMINAL_TYPES:  # type: ignore[attr-defined]
             # Noted before sending: the client may answer the moment it arrives.
             self.ended[event.run_id] = event.type  # type: ignore[attr-defined]
+            for watcher in self._terminal_watchers:
+                watcher(event.run_id)
         for piece in pieces:
             frames = self._encode(piece)
             for frame in [frames] if isinstance(frames, str) else frames or ():

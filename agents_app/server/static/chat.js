@@ -1,4 +1,6 @@
-// The chat page: the JSON event protocol (v1) over the WebSocket at `/` of the same server.
+// The chat page: the JSON event protocol (v1, revision 2) over the WebSocket at `/` of the
+// same server. A dropped connection does not lose the answer: after reconnecting the page
+// rejoins the run it was showing (run.join after the last seq it drew) and draws nothing twice.
 // Plain browser JavaScript, no build step and nothing fetched from elsewhere, so it works offline.
 // Everything the server sends is rendered as text (textContent), never as HTML.
 "use strict";
@@ -19,6 +21,7 @@
   };
 
   const RECONNECT_MIN_MS = 500;
+  const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled", "run.interrupted"]);
   const RECONNECT_MAX_MS = 10000;
 
   const state = {
@@ -29,8 +32,10 @@
     countdownTimer: null,
     conversationId: null, // kept across reconnects so the conversation resumes
     agents: new Map(), // id → {name, description}
-    run: null, // the run in progress: {el, messages: Map, tools: Map}
+    run: null, // the run in progress: {id, lastSeq, el, messages: Map, tools: Map}
     awaitingRun: false, // a message was sent and its run.started has not arrived yet
+    rejoin: null, // after a reconnect: the run.join to send once the server greets us
+    endedRuns: new Set(), // runs already drawn to their end: a replay of one is ignored
   };
 
   // -- small DOM helpers ------------------------------------------------------------------
@@ -124,11 +129,13 @@
       if (state.socket !== socket) return;
       state.socket = null;
       state.connected = false;
+      // The run goes on on the server: pick it up where we left it once we are back.
       if (state.run) {
-        endRun("interrupted", "Connection lost: the run was interrupted.");
-      } else if (state.awaitingRun) {
-        state.awaitingRun = false;
-        notice("error", "Connection lost before the run started; send the message again.");
+        state.rejoin = { type: "run.join", run_id: state.run.id, after_seq: state.run.lastSeq };
+        append(el("div", "rejoin muted", "connection lost — rejoining when back…"), state.run.el);
+      } else if (state.awaitingRun && state.conversationId) {
+        // It may have started without us seeing it: its conversation knows.
+        state.rejoin = { type: "run.join", conversation_id: state.conversationId };
       }
       scheduleReconnect();
     });
@@ -159,6 +166,7 @@
   // -- events -----------------------------------------------------------------------------
 
   function handle(event) {
+    if (event.run_id !== undefined && alreadyDrawn(event)) return undefined;
     switch (event.type) {
       case "session.ready":
         return onReady(event);
@@ -191,6 +199,23 @@
     }
   }
 
+  function alreadyDrawn(event) {
+    if (state.endedRuns.has(event.run_id)) {
+      if (state.awaitingRun && TERMINAL.has(event.type)) {
+        // Rejoining found only the run before ours: our message never reached the server.
+        state.awaitingRun = false;
+        notice("error", "Connection lost before the run started; send the message again.");
+        updateControls();
+      }
+      return true;
+    }
+    const run = state.run;
+    if (!run || run.id !== event.run_id) return false;
+    if (event.seq <= run.lastSeq) return true;
+    run.lastSeq = event.seq;
+    return false;
+  }
+
   function onReady(event) {
     state.agents = new Map(event.agents.map((a) => [a.id, a]));
     if (!state.conversationId) state.conversationId = event.conversation_id;
@@ -206,6 +231,10 @@
       ui.agent.appendChild(option);
     }
     ui.agent.value = state.agents.has(chosen) ? chosen : "";
+    if (state.rejoin) {
+      sendCommand(state.rejoin);
+      state.rejoin = null;
+    }
     updateControls();
   }
 
@@ -216,7 +245,13 @@
     const head = el("div", "run-head");
     head.append(el("span", "muted", "run started with "), badge(event.agent));
     runEl.appendChild(head);
-    state.run = { el: runEl, messages: new Map(), tools: new Map() };
+    state.run = {
+      id: event.run_id,
+      lastSeq: event.seq || 0,
+      el: runEl,
+      messages: new Map(),
+      tools: new Map(),
+    };
     setSpeaking(event.agent);
     updateControls();
   }
@@ -332,6 +367,8 @@
     }
     append(end, run.el);
     run.el.classList.add(`ended-${kind}`);
+    for (const marker of run.el.querySelectorAll(".rejoin")) marker.remove();
+    state.endedRuns.add(run.id);
     state.run = null;
     state.awaitingRun = false;
     updateControls();
@@ -340,6 +377,11 @@
 
   function onError(event) {
     // Connection-level errors (busy, bad_request, too_large…): the connection stays usable.
+    if (event.code === "not_found" && state.run) {
+      // The run we were rejoining is gone (its log expired): say so rather than wait.
+      endRun("interrupted", "Connection lost, and the run could not be recovered.");
+      return;
+    }
     state.awaitingRun = false;
     const node = notice("error", `${event.code}: ${event.message}`);
     node.setAttribute("role", "alert");
