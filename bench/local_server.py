@@ -26,10 +26,10 @@ QUICK_RUNS = beyond_defaults(*PER_CONNECTION_LIMITS)
 
 
 def offline_settings(pace_s: float) -> Settings:
-    """All the benchmark's runs come from one client on one connection, each run in a
-    conversation of its own: the per-connection abuse limits (`PER_CONNECTION_LIMITS`, and
-    the rate's refill with its burst) are lifted, and conversations are stored in a
-    temporary directory."""
+    """All the benchmark's runs come from one client on one connection, each run in a fresh
+    conversation of its own (every run starts from an empty history): the per-connection
+    abuse limits (`PER_CONNECTION_LIMITS`, and the rate's refill with its burst) are lifted,
+    and conversations are stored in a temporary directory."""
     settings = Settings(
         provider="offline",
         offline_pace_s=pace_s,
