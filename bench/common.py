@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents_app.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -68,6 +70,15 @@ def machine() -> str:
         f"{os.cpu_count()} cores ({cpu}), {mem_kib / 1024 / 1024:.1f} GiB RAM, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     )
+
+
+def beyond_defaults(*limits: str) -> int:
+    """One more than the largest served default of these `Settings` limits.
+
+    A full run goes far past them; a quick run of this size meets them too, so the smoke
+    test fails when a benchmark forgets to lift a limit its full run needs lifted.
+    """
+    return 1 + max(int(Settings.model_fields[name].default) for name in limits)
 
 
 def bench_env(**extra: str) -> dict[str, str]:

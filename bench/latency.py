@@ -22,7 +22,7 @@ from openai.types.responses import ResponseTextDeltaEvent
 from agents_app.engine import Engine
 from agents_app.models.offline import OfflineModelProvider
 from bench.common import Row, percentile
-from bench.local_server import client_runs, offline_settings, serving
+from bench.local_server import QUICK_RUNS, client_runs, offline_settings, serving
 
 NAME = "latency"
 PACE_S = 0.002
@@ -91,7 +91,8 @@ async def measure(runs: int) -> list[float]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    samples = asyncio.run(measure(2 if quick else int(os.environ.get("BENCH_LATENCY_RUNS", "40"))))
+    runs = QUICK_RUNS if quick else int(os.environ.get("BENCH_LATENCY_RUNS", "40"))
+    samples = asyncio.run(measure(runs))
     p50, p99 = percentile(samples, 50), percentile(samples, 99)
     return [
         Row(NAME, "deltas measured", f"{len(samples)}"),

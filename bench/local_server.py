@@ -15,14 +15,21 @@ from agents_app.logs import configure_logging
 from agents_app.server.app import create_app
 from agents_app.server.in_loop import serving as serving_app
 from agents_app.settings import Settings
-from bench.common import PYTHON, ROOT, bench_env
+from bench.common import PYTHON, ROOT, bench_env, beyond_defaults
 
 JOKE = "Tell me a joke about programming"
+# What one client connection meets in a full run: 40 (latency) or 60 (overhead) messages sent
+# back to back, each opening a conversation of its own. Quick runs send one more than the
+# largest default, so `make bench` cannot meet a limit the smoke test never met.
+PER_CONNECTION_LIMITS = ("rate_limit_burst", "max_conversations_per_connection")
+QUICK_RUNS = beyond_defaults(*PER_CONNECTION_LIMITS)
 
 
 def offline_settings(pace_s: float) -> Settings:
-    """All the benchmark's runs come from one client on one connection: the per-client abuse
-    limits are lifted, and conversations are stored in a temporary directory."""
+    """All the benchmark's runs come from one client on one connection, each run in a fresh
+    conversation of its own (every run starts from an empty history): the per-connection
+    abuse limits (`PER_CONNECTION_LIMITS`, and the rate's refill with its burst) are lifted,
+    and conversations are stored in a temporary directory."""
     settings = Settings(
         provider="offline",
         offline_pace_s=pace_s,
@@ -30,6 +37,7 @@ def offline_settings(pace_s: float) -> Settings:
         log_level="WARNING",
         rate_limit_per_minute=1e9,
         rate_limit_burst=1_000_000,
+        max_conversations_per_connection=1_000_000,
         data_dir=Path(tempfile.mkdtemp(prefix="agents-bench-")),
     )
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=[])

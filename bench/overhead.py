@@ -18,7 +18,7 @@ from agents import Runner
 
 from agents_app.engine import Engine
 from bench.common import Row
-from bench.local_server import JOKE, client_runs, offline_settings, serving
+from bench.local_server import JOKE, QUICK_RUNS, client_runs, offline_settings, serving
 
 NAME = "overhead"
 
@@ -59,7 +59,7 @@ async def measure(runs: int, rounds: int) -> tuple[float, float, float]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    runs = 3 if quick else int(os.environ.get("BENCH_OVERHEAD_RUNS", "60"))
+    runs = QUICK_RUNS if quick else int(os.environ.get("BENCH_OVERHEAD_RUNS", "60"))
     rounds = 1 if quick else 3
     floor, bare, full = asyncio.run(measure(runs, rounds))
     ratio = full / floor

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import uuid
 from typing import Any
 
 from websockets.sync.client import connect
@@ -53,9 +54,12 @@ def main(url: str, runs: int, text: str) -> None:
         ready = json.loads(ws.recv(timeout=10))
         if ready.get("type") != "session.ready":
             raise RuntimeError(f"expected session.ready, got {ready}")
+        # Fresh conversations on every call: ids reused across calls (warm-up, rounds) would
+        # give later runs a history to load and store that the SDK-alone floor never has.
+        prefix = f"bench-{uuid.uuid4().hex[:8]}"
         started = time.monotonic()
         for index in range(runs):
-            results.append(one_run(ws, text, f"bench-{index}"))
+            results.append(one_run(ws, text, f"{prefix}-{index}"))
         elapsed = time.monotonic() - started
     print(json.dumps({"elapsed_s": elapsed, "runs": results}), flush=True)
 

@@ -131,7 +131,12 @@ def scripted() -> Iterator[ScriptedOpenAIServer]:
 
 
 @pytest.fixture
-def srv(scripted: ScriptedOpenAIServer) -> ScriptedOpenAIServer:
-    """The module's scripted server, with an empty script and request log."""
+def srv(scripted: ScriptedOpenAIServer) -> Iterator[ScriptedOpenAIServer]:
+    """The module's scripted server, with an empty script and request log.
+
+    A reply that failed validation (drift) fails the test that scripted it, at teardown: the
+    app only saw a 500, which tests of failure handling accept.
+    """
     scripted.reset()
-    return scripted
+    yield scripted
+    scripted.check()

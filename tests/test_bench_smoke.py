@@ -2,6 +2,11 @@
 
 No timing is asserted (speed is measured by `make bench`, never by tests); what is checked is
 that each benchmark completes its own correctness checks and reports its figures.
+
+A quick run still goes one past the served default of every limit its full run goes past
+(`bench.common.beyond_defaults`): messages and conversations on one connection (latency,
+overhead), connections from one address (load). A limit a benchmark forgets to lift then
+fails here, not in `make bench` (as the conversation cap once did, with 2 quick runs).
 """
 
 from __future__ import annotations

@@ -73,3 +73,17 @@ def test_import_function_loads_nothing_heavy() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_a_crash_is_answered_as_internal_not_as_a_bad_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def crash(*_: Any) -> dict[str, Any]:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("agents_app.cloud.handler._invoke", crash)
+    answer = load_handler()(event(), None)
+    assert answer["statusCode"] == 500
+    body = json.loads(answer["body"])
+    assert (body["type"], body["code"]) == ("error", "internal")
+    assert "disk on fire" not in body["message"]  # the details stay in our own log

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
@@ -35,20 +35,10 @@ from agents_app.testing import (
 from agents_app.testing.scripted_steps import split_fragments, split_words
 from agents_app.testing.wire_validation import validate_chat_chunk, validate_response_event
 
+# The drift tests run a pytest session of their own.
+pytest_plugins = ["pytester"]
+
 USER = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[ScriptedOpenAIServer]:
-    # One server per module: start/stop costs ~0.15 s (uvicorn's shutdown polling).
-    with ScriptedOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture
-def srv(shared_server: ScriptedOpenAIServer) -> ScriptedOpenAIServer:
-    shared_server.reset()
-    return shared_server
 
 
 @pytest.fixture
@@ -321,16 +311,50 @@ async def test_agents_run_with_tool(
 # -- drift detection, lifecycle and helpers --------------------------------------------------
 
 
-def test_drift_is_reported_by_stop() -> None:
-    bad = ToolCall(name=123)  # type: ignore[arg-type]  # the client requires a string name
-
-    server = ScriptedOpenAIServer([bad]).start()
-    sync_client = openai.OpenAI(base_url=server.base_url, api_key="t", max_retries=0)
+def drifted_request(srv: ScriptedOpenAIServer) -> None:
+    """Script a reply the installed openai types reject, and ask for it: the client gets a 500."""
+    srv.enqueue(ToolCall(name=123))  # type: ignore[arg-type]  # the client requires a string
+    sync_client = openai.OpenAI(base_url=srv.base_url, api_key="t", max_retries=0)
     with sync_client, pytest.raises(openai.InternalServerError, match="does not match"):
         sync_client.responses.create(model="m", input="hi", stream=True)
 
+
+def test_drift_is_reported_by_stop() -> None:
+    server = ScriptedOpenAIServer().start()
+    drifted_request(server)
     with pytest.raises(WireDriftError, match="name"):
         server.stop()
+
+
+def test_reset_keeps_drift_until_checked(srv: ScriptedOpenAIServer) -> None:
+    drifted_request(srv)
+    srv.reset()  # what the next test's fixture does
+    with pytest.raises(WireDriftError, match="name"):
+        srv.check()
+    srv.check()  # reported once
+
+
+DRIFTED_MODULE = """
+from tests.test_scripted_server import drifted_request
+
+def test_drifted_reply_accepted_as_a_500(srv):
+    drifted_request(srv)  # as a fault test would: a failing model is what it expects
+
+def test_the_next_test(srv):
+    assert srv.remaining == 0
+"""
+
+
+def test_drift_fails_the_test_that_scripted_it(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("from tests.conftest import scripted, srv  # noqa: F401")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_drifted=DRIFTED_MODULE)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_drifted_reply_accepted_as_a_500*", "*WireDriftError*"]
+    )
+    result.stdout.no_fnmatch_line("*ERROR at teardown of test_the_next_test*")
 
 
 def test_validators_catch_missing_and_unknown_fields() -> None:

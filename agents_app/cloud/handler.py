@@ -35,7 +35,10 @@ def handle(event: Any, context: Any) -> dict[str, Any]:
             return _invoke(parsed, context)
         except Exception:
             log.exception("function.crashed")
-            return _answer(500, {"type": "error", "code": "bad_request", "message": "internal"})
+            # Its own code: a crash answered as `bad_request` blames the client and hides
+            # among the answers to frames that really are bad.
+            body = {"type": "error", "code": "internal", "message": "Something went wrong."}
+            return _answer(500, body)
 
 
 def _invoke(parsed: GatewayEvent, context: Any) -> dict[str, Any]:

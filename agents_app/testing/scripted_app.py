@@ -129,10 +129,10 @@ class ScriptedApp:
             self._steps.extend(steps)
 
     def reset(self) -> None:
+        # Errors are kept: a drift nobody has checked yet must still fail someone.
         with self._lock:
             self._steps.clear()
             self._requests.clear()
-            self._errors.clear()
             self._ids = Ids()
 
     @property
@@ -209,7 +209,8 @@ class ScriptedApp:
 
     async def _render_failed(self, exc: Exception, send: Send) -> None:
         # Rendering validates every payload before the first byte goes out, so drift is a
-        # clean 500 for the client and an exception from stop() for the test.
+        # clean 500 for the client and an exception from check()/stop() for the test: the
+        # client's 500 alone would pass any test that expects a failing model.
         with self._lock:
             self._errors.append(exc)
         await _send_json(send, 500, error_body(500, f"ScriptedOpenAIServer: {exc}"))

@@ -40,8 +40,24 @@ class ScriptedOpenAIServer:
         self._app.enqueue(*steps)
 
     def reset(self) -> None:
-        """Forget steps, recorded requests and id counters, so one server can serve many tests."""
+        """Forget steps, recorded requests and id counters, so one server can serve many tests.
+
+        Errors the server hit are not forgotten: `check()` or `stop()` still raises them.
+        """
         self._app.reset()
+
+    def check(self) -> None:
+        """Raise the first error the server hit since the last check (e.g. a drifted reply).
+
+        The client only ever sees a 500 for it, which a test of failure handling would accept;
+        call this after each test (the `srv` fixture does) so the drift fails that test.
+        """
+        errors = self._app.take_errors()
+        if errors:
+            first = errors[0]
+            if len(errors) > 1:
+                first.add_note(f"ScriptedOpenAIServer: {len(errors) - 1} more error(s) after this")
+            raise first
 
     @property
     def remaining(self) -> int:
@@ -106,9 +122,7 @@ class ScriptedOpenAIServer:
             raise RuntimeError("ScriptedOpenAIServer thread did not stop")
         self._thread = self._server = None
         self._port = None
-        errors = self._app.take_errors()
-        if errors:
-            raise errors[0]
+        self.check()
 
     def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
         async def main() -> None:
