@@ -51,7 +51,7 @@ test: system-deps node-deps lint typecheck
 	$(BIN)/python -m pytest
 
 # Speed against the seed loop and the goals (a few minutes; loopback only): bench/RESULTS.md.
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
 
 # Re-resolve the pins after changing pyproject dependencies.

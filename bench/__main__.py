@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from types import ModuleType
 
-from bench import cold_start, forwarding, latency, load, overhead, throughput
+from bench import cold_start, forwarding, latency, load, overhead, run_log, throughput
 from bench.common import ROOT, Row, machine
 
 BENCHMARKS: dict[str, ModuleType] = {
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "overhead": overhead,
     "cold_start": cold_start,
     "throughput": throughput,
+    "run_log": run_log,
 }
 RESULTS = ROOT / "bench" / "RESULTS.md"
 

@@ -34,12 +34,15 @@ CREATE TABLE IF NOT EXISTS conversation_state (
 CREATE TABLE IF NOT EXISTS run_log (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    conversation_id TEXT NOT NULL,
     event TEXT NOT NULL,
-    expires REAL NOT NULL,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS run_log_by_conversation ON run_log (conversation_id, expires);
+CREATE TABLE IF NOT EXISTS logged_runs (
+    run_id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logged_runs_by_conversation ON logged_runs (conversation_id, expires);
 """
 
 
@@ -54,6 +57,10 @@ class SQLiteStore:
         # statement cost more than the statements (several run per turn).
         self._db = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL syncs at checkpoints, not at every commit: a run appends to its
+        # log several times a second, and a power cut may lose the last moments of it (an
+        # application crash loses nothing).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._db_lock = threading.Lock()
 
@@ -154,17 +161,21 @@ class SQLiteStore:
                 with db:  # one transaction: a batch is logged whole or not at all
                     db.execute("BEGIN")
                     db.executemany(
-                        "INSERT INTO run_log (run_id, seq, conversation_id, event, expires)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        [(run_id, seq, conversation_id, event, expires) for seq, event in events],
+                        "INSERT INTO run_log (run_id, seq, event) VALUES (?, ?, ?)",
+                        [(run_id, seq, event) for seq, event in events],
                     )
                     # The whole log lives on for the TTL after its newest event.
-                    db.execute("UPDATE run_log SET expires = ? WHERE run_id = ?", (expires, run_id))
+                    db.execute(
+                        "INSERT INTO logged_runs (run_id, conversation_id, expires)"
+                        " VALUES (?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET"
+                        " expires = excluded.expires",
+                        (run_id, conversation_id, expires),
+                    )
             except sqlite3.IntegrityError as exc:
                 raise SeqTaken(run_id) from exc
             if expires - self._purged_at > PURGE_EVERY_S:
                 self._purged_at = expires
-                db.execute("DELETE FROM run_log WHERE expires < ?", (time.time(),))
+                _purge(db, time.time())
 
         await self._run(work)
 
@@ -175,9 +186,10 @@ class SQLiteStore:
         while True:
             rows = await self._run(
                 lambda db: db.execute(
-                    "SELECT seq, event FROM run_log WHERE run_id = ? AND seq > ? AND expires >= ?"
+                    "SELECT seq, event FROM run_log WHERE run_id = ? AND seq > ?"
+                    " AND EXISTS (SELECT 1 FROM logged_runs WHERE run_id = ? AND expires >= ?)"
                     " ORDER BY seq",
-                    (run_id, after_seq, time.time()),
+                    (run_id, after_seq, run_id, time.time()),
                 ).fetchall()
             )
             if rows or time.monotonic() >= deadline:
@@ -191,7 +203,7 @@ class SQLiteStore:
             now = time.time()
             if run_id is not None:
                 row = db.execute(
-                    "SELECT conversation_id FROM run_log WHERE run_id = ? AND expires >= ? LIMIT 1",
+                    "SELECT conversation_id FROM logged_runs WHERE run_id = ? AND expires >= ?",
                     (run_id, now),
                 ).fetchone()
                 if row is None:
@@ -205,7 +217,7 @@ class SQLiteStore:
             if running is not None and running[0]:
                 return RunRecord(running[0], str(conversation_id), True)
             last = db.execute(
-                "SELECT run_id FROM run_log WHERE conversation_id = ? AND expires >= ?"
+                "SELECT run_id FROM logged_runs WHERE conversation_id = ? AND expires >= ?"
                 " ORDER BY expires DESC LIMIT 1",
                 (conversation_id, now),
             ).fetchone()
@@ -215,6 +227,17 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         self._db.close()
+
+
+def _purge(db: sqlite3.Connection, now: float) -> None:
+    with db:
+        db.execute("BEGIN")
+        db.execute(
+            "DELETE FROM run_log WHERE run_id IN"
+            " (SELECT run_id FROM logged_runs WHERE expires < ?)",
+            (now,),
+        )
+        db.execute("DELETE FROM logged_runs WHERE expires < ?", (now,))
 
 
 def _holds(db: sqlite3.Connection, conversation_id: str, run_id: str, now: float) -> bool:

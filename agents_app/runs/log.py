@@ -1,12 +1,16 @@
 """`RunLog`: one run's events on their way out — coalesced, numbered, logged, published.
 
 The run puts events and moves on; it never waits for the store or a network. One writer task
-drains the queue: whatever piled up while the previous batch was being logged and delivered
-is merged (consecutive deltas of a message become one), cut to fit a frame, numbered
-(`seq`: gap-free, what is logged is what every client sees), appended to the store, and
-handed to the live subscribers. The writer waits for its subscribers (at most `PACE_S`), so
-a slow client gets fewer, larger events instead of a backlog — and a stalled one cannot
-stall the log, which is written for the clients that are not listening yet.
+drains the queue: whatever piled up while the previous batch was being delivered is merged
+(consecutive deltas of a message become one), cut to fit a frame, numbered (`seq`: gap-free,
+what is logged is what every client sees) and handed to the live subscribers. The writer
+waits for its subscribers (at most `PACE_S`), so a slow client gets fewer, larger events
+instead of a backlog — and a stalled one cannot stall the log, which is written for the
+clients that are not listening yet.
+
+Appending to the store is the same idea one step aside: one append at a time, each taking
+everything numbered since the last, so a run costs a few store writes, not one per batch.
+A store that is down keeps the events for the next append: the log stays gap-free.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ class RunLog:
         self._seq = 0
         # Everything numbered so far: a joiner on this process replays from here.
         self.history: list[RunEvent] = []
-        self._unlogged: list[RunEvent] = []  # numbered, not yet in the store (it was down)
+        self._unlogged: list[RunEvent] = []  # numbered, not yet in the store
+        self._appender: asyncio.Task[None] | None = None
         self._subscribers: dict[Subscriber, asyncio.Future[bool]] = {}
         self.finished = False  # the terminal event is numbered and published
         self._writer: asyncio.Task[None] | None = None
@@ -93,6 +98,12 @@ class RunLog:
             return
         self._queue.put_nowait(None)
         await asyncio.shield(self._writer)
+        # The last events reach the store before the run counts as over (an instance that
+        # returns may be frozen; a joiner elsewhere reads the store).
+        while self._appender is not None and not self._appender.done():
+            await asyncio.shield(self._appender)
+        if self._unlogged:
+            await self._append()
 
     async def _write_loop(self) -> None:
         while True:
@@ -117,7 +128,9 @@ class RunLog:
         return numbered
 
     async def _publish(self, events: list[RunEvent]) -> None:
-        await self._append(events)
+        self._unlogged.extend(events)
+        if self._appender is None or self._appender.done():
+            self._appender = asyncio.create_task(self._append_while_pending())
         self.history.extend(events)
         finished = any(is_terminal(event) for event in events)
         self.finished = self.finished or finished
@@ -134,18 +147,24 @@ class RunLog:
                 if done is not None:
                     _settle_when(sent, done)
 
-    async def _append(self, events: list[RunEvent]) -> None:
-        self._unlogged.extend(events)
-        rows = [(event.seq, event.model_dump_json()) for event in self._unlogged]
+    async def _append_while_pending(self) -> None:
+        while self._unlogged and await self._append():
+            pass
+
+    async def _append(self) -> bool:
+        """Append what is numbered and not logged yet; False if the store is down."""
+        taken = list(self._unlogged)
+        rows = [(event.seq, event.model_dump_json()) for event in taken]
         try:
             await self._store.append_events(self.run_id, self.conversation_id, rows)
         except StoreUnavailable as exc:
-            # Kept and sent with the next batch: the log stays gap-free once the store is back.
+            # Kept for the next append: the log stays gap-free once the store is back.
             log.warning("run_log.append_failed", run_id=self.run_id, error=str(exc))
-            return
+            return False
         except SeqTaken:
             log.error("run_log.seq_taken", run_id=self.run_id, seq=rows[0][0])
-        self._unlogged.clear()
+        del self._unlogged[: len(taken)]
+        return True
 
     def _settle_all(self, value: bool) -> None:
         for done in self._subscribers.values():

@@ -1,0 +1,183 @@
+"""7. The run log: what it costs a run, and how fast a join replays it.
+
+- CPU per joke run through the local server (as in `overhead`), with the run log written
+  to the SQLite store as shipped, against the same path with appends dropped: the log's cost.
+- Replay: a finished run of many events is joined (`Runs.follow`, what `run.join` does), from
+  SQLite and from Redis; events per second read, parsed and handed to a subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agents_app.engine import Engine
+from agents_app.memory.store import ConversationStore, LoggedEvent, RunRecord
+from agents_app.protocol.events import (
+    RunCompleted,
+    RunEvent,
+    RunIds,
+    RunStarted,
+    TextDelta,
+    Usage,
+)
+from agents_app.runs.registry import Runs
+from bench.common import Row
+from bench.local_server import QUICK_RUNS, client_runs, offline_settings, serving
+from bench.overhead import floor_cpu
+
+NAME = "run_log"
+
+
+class _NoLog:
+    """The store with appends dropped: the path as it would be without a run log."""
+
+    def __init__(self, store: ConversationStore) -> None:
+        self._store = store
+
+    async def append_events(self, run_id: str, cid: str, events: list[LoggedEvent]) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+async def path_cpu(engine: Engine, runs: int) -> tuple[float, float]:
+    """(CPU seconds per run, events per run) of `runs` joke runs through the local server."""
+    async with serving(engine) as url:
+        await client_runs(url, 1)
+        started = time.process_time()
+        result = await client_runs(url, runs)
+        spent = time.process_time() - started
+    events = sum(run["frames"] for run in result["runs"]) / runs
+    return spent / runs, events
+
+
+async def log_cost(runs: int, rounds: int) -> tuple[float, float, float]:
+    on = Engine.from_settings(offline_settings(0.0))
+    off = Engine.from_settings(offline_settings(0.0))
+    off._store = _NoLog(off.store)
+    await floor_cpu(on, 3, with_session=True)  # openai's models built before measuring
+    with_log, without, events = [], [], 0.0
+    for _ in range(rounds):  # alternating, so drift hits both alike
+        cpu, events = await path_cpu(on, runs)
+        with_log.append(cpu)
+        without.append((await path_cpu(off, runs))[0])
+    await on.aclose()
+    await off.aclose()
+    return min(with_log), min(without), events
+
+
+class _Drop:
+    """A subscriber that takes everything at once (the replay's own speed is measured)."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def deliver(self, events: Sequence[RunEvent]) -> asyncio.Future[None]:
+        self.count += len(events)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def prime(self, events: Sequence[RunEvent]) -> None:
+        pass
+
+
+async def replay_rate(url: str, events: int, rounds: int) -> float:
+    """Events per second a join of a finished `events`-long run replays."""
+    settings = offline_settings(0.0).model_copy(update={"session_store": url})
+    engine = Engine.from_settings(settings)
+    ids = RunIds(run_id="run_replay", conversation_id="c")
+    rows: list[LoggedEvent] = [
+        (1, RunStarted(**ids, seq=1, agent="joker", input="x").model_dump_json())
+    ]
+    for seq in range(2, events):
+        delta = TextDelta(**ids, seq=seq, message_id="m", agent="joker", delta=f"word{seq} ")
+        rows.append((seq, delta.model_dump_json()))
+    done = RunCompleted(
+        **ids, seq=events, agent="joker", final_output="", usage=Usage(), duration_ms=1
+    )
+    rows.append((events, done.model_dump_json()))
+    for start in range(0, len(rows), 1000):
+        await engine.store.append_events("run_replay", "c", rows[start : start + 1000])
+    runs = Runs(engine)
+    best = 0.0
+    for _ in range(rounds):
+        sink = _Drop()
+        started = time.perf_counter()
+        await runs.follow(RunRecord("run_replay", "c", running=False), sink)
+        best = max(best, sink.count / (time.perf_counter() - started))
+        assert sink.count == events
+    await engine.aclose()
+    return best
+
+
+def _redis() -> tuple[subprocess.Popen[bytes], str] | None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    return None
+
+
+def run(quick: bool = False) -> list[Row]:
+    runs = QUICK_RUNS if quick else int(os.environ.get("BENCH_OVERHEAD_RUNS", "60"))
+    rounds = 1 if quick else 3
+    with_log, without, logged = asyncio.run(log_cost(runs, rounds))
+    ratio = with_log / without
+    events = 500 if quick else 20_000
+    sqlite_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='agents-bench-'))}/replay.db"
+    rows = [
+        Row(NAME, "joke run, log off: CPU/run", f"{without * 1000:.1f} ms"),
+        Row(
+            NAME,
+            f"joke run, log on ({logged:.0f} events a run): CPU/run",
+            f"{with_log * 1000:.1f} ms",
+        ),
+        Row(NAME, "log on / log off", f"{ratio:.2f}x", "<= 1.10x", ratio <= 1.10),
+        Row(
+            NAME,
+            f"replay from SQLite ({events} events)",
+            f"{asyncio.run(replay_rate(sqlite_url, events, rounds)):,.0f} events/s",
+        ),
+    ]
+    redis = _redis()
+    if redis is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("redis-server is required in CI (make system-deps installs it)")
+        rows.append(Row(NAME, "replay from Redis", "redis-server not installed"))
+        return rows
+    process, url = redis
+    try:
+        rate = asyncio.run(replay_rate(url, events, rounds))
+    finally:
+        process.kill()
+        process.wait()
+    rows.append(Row(NAME, f"replay from Redis ({events} events)", f"{rate:,.0f} events/s"))
+    return rows
