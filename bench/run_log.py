@@ -37,43 +37,42 @@ from bench.overhead import floor_cpu
 NAME = "run_log"
 
 
-class _NoLog:
-    """The store with appends dropped: the path as it would be without a run log."""
+class _Switch:
+    """The store, with appends to the run log that can be dropped: the path without a log."""
 
     def __init__(self, store: ConversationStore) -> None:
         self._store = store
+        self.logging = True
 
     async def append_events(self, run_id: str, cid: str, events: list[LoggedEvent]) -> None:
-        return None
+        if self.logging:
+            await self._store.append_events(run_id, cid, events)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
 
-async def path_cpu(engine: Engine, runs: int) -> tuple[float, float]:
-    """(CPU seconds per run, events per run) of `runs` joke runs through the local server."""
-    async with serving(engine) as url:
-        await client_runs(url, 1)
-        started = time.process_time()
-        result = await client_runs(url, runs)
-        spent = time.process_time() - started
-    events = sum(run["frames"] for run in result["runs"]) / runs
-    return spent / runs, events
-
-
 async def log_cost(runs: int, rounds: int) -> tuple[float, float, float]:
-    on = Engine.from_settings(offline_settings(0.0))
-    off = Engine.from_settings(offline_settings(0.0))
-    off._store = _NoLog(off.store)
-    await floor_cpu(on, 3, with_session=True)  # openai's models built before measuring
-    with_log, without, events = [], [], 0.0
-    for _ in range(rounds):  # alternating, so drift hits both alike
-        cpu, events = await path_cpu(on, runs)
-        with_log.append(cpu)
-        without.append((await path_cpu(off, runs))[0])
-    await on.aclose()
-    await off.aclose()
-    return min(with_log), min(without), events
+    """(CPU per run with the log, without it, events per run): one server, batches of runs
+    alternating between the two, so the server, its caches and the machine's drift are
+    shared alike."""
+    engine = Engine.from_settings(offline_settings(0.0))
+    switch = _Switch(engine.store)
+    engine._store = switch
+    await floor_cpu(engine, 3, with_session=True)  # openai's models built before measuring
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    events = 0.0
+    async with serving(engine) as url:
+        await client_runs(url, 2)
+        for _ in range(rounds):
+            for logging in (True, False):
+                switch.logging = logging
+                started = time.process_time()
+                result = await client_runs(url, runs)
+                cpu[logging].append((time.process_time() - started) / runs)
+                events = sum(run["frames"] for run in result["runs"]) / runs
+    await engine.aclose()
+    return min(cpu[True]), min(cpu[False]), events
 
 
 class _Drop:
@@ -148,7 +147,7 @@ def _redis() -> tuple[subprocess.Popen[bytes], str] | None:
 
 def run(quick: bool = False) -> list[Row]:
     runs = QUICK_RUNS if quick else int(os.environ.get("BENCH_OVERHEAD_RUNS", "60"))
-    rounds = 1 if quick else 3
+    rounds = 1 if quick else 5
     with_log, without, logged = asyncio.run(log_cost(runs, rounds))
     ratio = with_log / without
     events = 500 if quick else 20_000

@@ -180,14 +180,15 @@ async def client_gone(client: Client, runs: Runs, reason: str = "client disconne
         client.following.cancel()
     if runs.engine.on_disconnect != "cancel" or not client.started:
         return
-    latest = runs.local(client.started[-1])
+    latest = client.started[-1]
     for run_id in client.started:
         run = runs.local(run_id)
         if run is not None and not run.task.done():
             run.task.cancel(reason)
-    if latest is None:
-        # Its run may be going on another instance: that one learns of it through the store.
-        await runs.cancel(conversation_id=client.conversation, reason=reason)
+    if runs.local(latest) is None:
+        # Its last run may be going on another instance: that one learns of it through the
+        # store (only if that very run still holds its conversation).
+        await runs.cancel(run_id=latest, reason=reason)
 
 
 def unknown_agent(agent: str, known: list[str]) -> str:

@@ -172,6 +172,8 @@ class SQLiteStore:
                         (run_id, conversation_id, expires),
                     )
             except sqlite3.IntegrityError as exc:
+                if "UNIQUE" not in str(exc):
+                    raise  # any other constraint is a broken store, not a duplicate seq
                 raise SeqTaken(run_id) from exc
             if expires - self._purged_at > PURGE_EVERY_S:
                 self._purged_at = expires

@@ -8,14 +8,17 @@ waits for its subscribers (at most `PACE_S`), so a slow client gets fewer, large
 instead of a backlog — and a stalled one cannot stall the log, which is written for the
 clients that are not listening yet.
 
-Appending to the store is the same idea one step aside: one append at a time, each taking
-everything numbered since the last, so a run costs a few store writes, not one per batch.
-A store that is down keeps the events for the next append: the log stays gap-free.
+Appending to the store is the same idea one step aside: one append at a time, lingering
+`LINGER_S` to take everything numbered meanwhile, so a run costs a few store writes, not one
+per batch (a follower on another instance reads the log a moment later; followers here get
+events straight from the writer). Closing the log flushes at once. A store that is down
+keeps the events for the next append: the log stays gap-free.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -28,6 +31,7 @@ from agents_app.stream.limits import EVENT_BYTES, fit
 
 log = structlog.get_logger("agents_app.runs.log")
 PACE_S = 1.0
+LINGER_S = 0.05
 
 
 class Subscriber(Protocol):
@@ -58,6 +62,7 @@ class RunLog:
         self.history: list[RunEvent] = []
         self._unlogged: list[RunEvent] = []  # numbered, not yet in the store
         self._appender: asyncio.Task[None] | None = None
+        self._flush_now = asyncio.Event()
         self._subscribers: dict[Subscriber, asyncio.Future[bool]] = {}
         self.finished = False  # the terminal event is numbered and published
         self._writer: asyncio.Task[None] | None = None
@@ -98,6 +103,7 @@ class RunLog:
             return
         self._queue.put_nowait(None)
         await asyncio.shield(self._writer)
+        self._flush_now.set()
         # The last events reach the store before the run counts as over (an instance that
         # returns may be frozen; a joiner elsewhere reads the store).
         while self._appender is not None and not self._appender.done():
@@ -148,8 +154,11 @@ class RunLog:
                     _settle_when(sent, done)
 
     async def _append_while_pending(self) -> None:
-        while self._unlogged and await self._append():
-            pass
+        while self._unlogged:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), LINGER_S)
+            if not await self._append():
+                return
 
     async def _append(self) -> bool:
         """Append what is numbered and not logged yet; False if the store is down."""
