@@ -7,10 +7,12 @@ deploy commands keep working; everything of ours is prefixed AGENTS_ (or named i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from agents_app.access import normalise_origin
 
 Provider = Literal["offline", "yandex", "openai"]
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "agents.yaml"
@@ -45,6 +47,11 @@ class Settings(BaseSettings):
 
     # Access and abuse limits.
     auth_token: SecretStr | None = Field(default=None, validation_alias="AGENTS_AUTH_TOKEN")
+    # Web pages on other origins that may use the service from a browser (the server's own
+    # origin always may); `*` allows every site and is never the default.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="AGENTS_ALLOWED_ORIGINS"
+    )
     rate_limit_per_minute: float = Field(default=30, gt=0, validation_alias="AGENTS_RATE_LIMIT")
     rate_limit_burst: int = Field(default=10, gt=0, validation_alias="AGENTS_RATE_BURST")
     max_connections_per_client: int = Field(
@@ -82,6 +89,24 @@ class Settings(BaseSettings):
     )
     # Time kept back from the platform's deadline to deliver run.failed{timeout} and drain.
     deadline_margin_s: float = Field(default=3.0, ge=0, validation_alias="AGENTS_DEADLINE_MARGIN")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        bad = [o for o in value if o != "*" and normalise_origin(o) is None]
+        if bad:
+            raise ValueError(
+                f"not a web origin: {', '.join(bad)} (write scheme://host[:port], e.g. "
+                "https://chat.example.com, or * for any site)"
+            )
+        return value
 
     @property
     def resolved_provider(self) -> Provider:

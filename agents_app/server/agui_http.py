@@ -14,7 +14,7 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from agents_app.access import token_matches
+from agents_app.access import OriginPolicy, token_matches
 from agents_app.engine import Engine
 from agents_app.protocol.agui import AgUiEncoder
 from agents_app.protocol.commands import BadFrame
@@ -31,11 +31,19 @@ BODY_LIMIT_FACTOR = 32
 _STATUS = {"bad_request": 400, "too_large": 413}
 
 
-def agui_endpoint(engine: Engine) -> Callable[[Request], Awaitable[Response]]:
+def agui_endpoint(
+    engine: Engine, origins: OriginPolicy
+) -> Callable[[Request], Awaitable[Response]]:
     token = engine.settings.auth_token
     expected = token.get_secret_value() if token else None
 
     async def endpoint(request: Request) -> Response:
+        # A cross-site form or `fetch(…, {mode: "no-cors"})` POST needs no preflight: the
+        # run would start even though the page could never read the answer.
+        if not origins.allows(request.headers):
+            log.info("agui.refused", reason="origin", origin=request.headers.get("origin"))
+            error = Error(code="unauthorized", message="This origin may not use the service.")
+            return JSONResponse(error.model_dump(), status_code=403)
         if not token_matches(expected, request.headers, request.query_params):
             error = Error(code="unauthorized", message="A valid token is required.")
             return JSONResponse(error.model_dump(), status_code=401)
