@@ -15,6 +15,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from agents_app.access import normalise_origin
 
 Provider = Literal["offline", "yandex", "openai"]
+
+
+class MissingCredentials(ValueError):
+    """The model credentials are a partial set; the message names what is missing."""
+
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "agents.yaml"
 
 
@@ -110,13 +116,60 @@ class Settings(BaseSettings):
 
     @property
     def resolved_provider(self) -> Provider:
+        """The backend to use; ``MissingCredentials`` when the credentials are a partial set.
+
+        The offline demo model answers only when no credential is set at all (or when
+        AGENTS_PROVIDER=offline says so): a deployment with a half-configured key must fail
+        loudly rather than serve canned jokes.
+        """
+        if self.provider == "offline":
+            return "offline"
+        problem = self.credentials_problem()
+        if problem is not None:
+            raise MissingCredentials(problem)
         if self.provider != "auto":
             return self.provider
-        if self.api_key is not None and self.folder_id:
+        if self._has_key and self.folder_id:
             return "yandex"
-        if self.api_key is not None and self.base_url:
+        if self._has_key and self.base_url:
             return "openai"
         return "offline"
+
+    @property
+    def _has_key(self) -> bool:
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
+
+    def credentials_problem(self) -> str | None:
+        """What is missing from the model credentials, named (never a value), or None."""
+        key, folder, url = self._has_key, bool(self.folder_id), bool(self.base_url)
+        if self.provider == "offline":
+            return None
+        if self.provider == "yandex":
+            missing = [name for name, ok in (("API_KEY", key), ("FOLDER_ID", folder)) if not ok]
+            if missing:
+                return f"AGENTS_PROVIDER=yandex needs {' and '.join(missing)}, which is not set"
+            return None
+        if self.provider == "openai":
+            if not key:
+                return (
+                    "AGENTS_PROVIDER=openai needs API_KEY, which is not set (any value will do "
+                    "for a server that takes no key)"
+                )
+            return None
+        if key and not (folder or url):
+            return (
+                "API_KEY is set but neither FOLDER_ID (Yandex AI Studio) nor BASE_URL "
+                "(an OpenAI-compatible server) is; set one of them, or unset API_KEY to use "
+                "the offline demo model"
+            )
+        if not key and (folder or url):
+            given = [name for name, ok in (("FOLDER_ID", folder), ("BASE_URL", url)) if ok]
+            names, verb = " and ".join(given), "are" if len(given) > 1 else "is"
+            return (
+                f"{names} {verb} set but API_KEY is not (any value will do for a server that "
+                f"takes no key); or unset {names} to use the offline demo model"
+            )
+        return None
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or an event."""

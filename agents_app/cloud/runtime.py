@@ -37,6 +37,8 @@ MAX_REMEMBERED = 4096  # connections remembered per instance (greeting, conversa
 class FunctionRuntime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Why no message can be served here (a partial credential set), or None.
+        self.unavailable: str | None = settings.credentials_problem()
         self.runs: dict[str, asyncio.Task[Any]] = {}  # by conversation id
         # The conversation each connection last used here, for run.cancel and DISCONNECT.
         self.conversations: OrderedDict[str, str] = OrderedDict()
@@ -148,6 +150,9 @@ def get_runtime() -> FunctionRuntime:
                 level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets()
             )
             _runtime = FunctionRuntime(settings)
+            if _runtime.unavailable is not None:
+                # Once per instance (at cold start), not once per message.
+                log.error("config.invalid", problem=_runtime.unavailable)
         return _runtime
 
 

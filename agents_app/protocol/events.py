@@ -16,7 +16,17 @@ PROTOCOL_VERSION: Literal[1] = 1
 FailureCode = Literal[
     "model_error", "rate_limited", "max_turns", "tool_error", "timeout", "guardrail", "internal"
 ]
-ErrorCode = Literal["bad_request", "too_large", "busy", "rate_limited", "unauthorized"]
+# not_found, approval_pending and unavailable: protocol revision 2 (DESIGN §3a).
+ErrorCode = Literal[
+    "bad_request",
+    "too_large",
+    "busy",
+    "rate_limited",
+    "unauthorized",
+    "not_found",
+    "approval_pending",
+    "unavailable",
+]
 
 
 def now_ms() -> int:
