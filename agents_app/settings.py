@@ -6,13 +6,15 @@ deploy commands keep working; everything of ours is prefixed AGENTS_ (or named i
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agents_app.access import normalise_origin
+from agents_app.secrets import secret_values
 
 Provider = Literal["offline", "yandex", "openai"]
 
@@ -172,5 +174,12 @@ class Settings(BaseSettings):
         return None
 
     def secrets(self) -> list[str]:
-        """Values that must never reach a log line or an event."""
-        return [s.get_secret_value() for s in (self.api_key, self.auth_token) if s is not None]
+        """Values that must never reach a log line or an event: every `SecretStr` setting
+        here and in the web tools' settings, and the password in SESSION_STORE."""
+        from tools.web.settings import WebSettings
+
+        values = secret_values(self)
+        # Misconfigured web tools never run, so their key is never sent anywhere.
+        with contextlib.suppress(ValidationError):
+            values += secret_values(WebSettings())
+        return list(dict.fromkeys(values))

@@ -18,6 +18,7 @@ from agents_app.access import OriginPolicy, token_matches
 from agents_app.engine import Engine
 from agents_app.protocol.agui import AgUiEncoder
 from agents_app.protocol.commands import BadFrame
+from agents_app.protocol.encoders import scrubbing
 from agents_app.protocol.events import Error
 from agents_app.server.agui_input import parse_run_input, turn_from_input
 from agents_app.sinks.queue import QueueSink
@@ -68,7 +69,8 @@ def agui_endpoint(
 
 async def _frames(turn: Turn, engine: Engine) -> AsyncIterator[str]:
     sink = QueueSink()
-    forwarder = Forwarder(sink, AgUiEncoder(model=engine.model_info, sse=True)).start()
+    encoder = scrubbing(AgUiEncoder(model=engine.model_info, sse=True))
+    forwarder = Forwarder(sink, encoder).start()
     run = asyncio.create_task(_drive(turn, engine, forwarder, sink), name=f"ag-ui:{turn.run_id}")
     with structlog.contextvars.bound_contextvars(run_id=turn.run_id):
         log.info("agui.request", thread_id=turn.conversation_id, history=len(turn.history))
