@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 from pydantic import BaseModel, SecretStr
 
@@ -23,30 +23,41 @@ _LEARNT = 8
 
 
 def secret_values(model: BaseModel) -> list[str]:
-    """Every `SecretStr` field's value, and the password of every URL-valued string field."""
+    """Every `SecretStr` field's value, and the passwords in every URL-valued string field."""
     found: list[str] = []
     for name in type(model).model_fields:
         value = getattr(model, name, None)
         if isinstance(value, SecretStr):
             found.append(value.get_secret_value())
-        elif isinstance(value, str) and (password := url_password(value)):
-            found.extend({password, unquote(password)})
+        elif isinstance(value, str):
+            for password in url_passwords(value):
+                # As written in the URL, and as the client decodes it before sending it.
+                found.extend({password, unquote(password), unquote_plus(password)})
     return [v for v in found if len(v) >= MIN_LENGTH]
 
 
-def url_password(value: str) -> str | None:
-    if "://" not in value or "@" not in value:
-        return None
+def url_passwords(value: str) -> list[str]:
+    """The password in a URL's userinfo, and in a `password=` query parameter (redis-py
+    reads that one too)."""
+    if "://" not in value:
+        return []
     try:
-        return urlsplit(value).password or None
+        parts = urlsplit(value)
+        found = [parts.password] if parts.password else []
     except ValueError:
-        return None
+        return []
+    for pair in parts.query.split("&"):
+        key, _, raw = pair.partition("=")
+        if unquote_plus(key) == "password" and raw:
+            found.append(raw)
+    return found
 
 
 def redact_url(value: str) -> str:
-    """`value` with the password of its userinfo (if any) replaced: safe to show or log."""
-    password = url_password(value)
-    return value.replace(f":{password}@", f":{REDACTED}@", 1) if password else value
+    """`value` with its passwords replaced: safe to show or log."""
+    for password in url_passwords(value):
+        value = value.replace(password, REDACTED)
+    return value
 
 
 class Secrets:

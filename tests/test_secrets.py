@@ -76,6 +76,9 @@ def test_store_passwords_and_web_key_are_secrets() -> None:
     # Percent-encoded in the URL, the password is also looked for as it is really spelt.
     encoded = Settings(session_store="redis://:p%40ss-word-123@h/0").secrets()
     assert {"p%40ss-word-123", "p@ss-word-123"} <= set(encoded)
+    # redis-py also takes the password as a query parameter.
+    query = Settings(session_store="redis://h:6379/0?password=query-pass-123").secrets()
+    assert "query-pass-123" in query
 
 
 def test_a_bad_store_url_is_reported_without_its_password(tmp_path: Path) -> None:
