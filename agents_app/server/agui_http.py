@@ -50,7 +50,7 @@ def agui_endpoint(
             return JSONResponse(error.model_dump(), status_code=401)
         limit = BODY_LIMIT_FACTOR * engine.settings.max_frame_bytes
         try:
-            run_input = parse_run_input(await request.body(), max_bytes=limit)
+            run_input = parse_run_input(await _body(request, limit), max_bytes=limit)
             turn = turn_from_input(
                 run_input, graph=engine.graph, max_text_bytes=engine.settings.max_frame_bytes
             )
@@ -65,6 +65,22 @@ def agui_endpoint(
         )
 
     return endpoint
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, read no further than `limit`: uvicorn sets no body limit of its own,
+    and `request.body()` would hold a body of any size in memory before we could look at it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BadFrame("too_large", f"Request of {declared} bytes exceeds {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadFrame("too_large", f"Request body exceeds {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _frames(turn: Turn, engine: Engine) -> AsyncIterator[str]:
