@@ -24,6 +24,7 @@ from agents_app.protocol.encoders import new_encoder
 from agents_app.server.agui_http import agui_endpoint
 from agents_app.server.connection import Connection
 from agents_app.server.graph_view import graph_endpoint
+from agents_app.server.headers import SecurityHeaders
 
 WIRE_FORMATS = ("json", "text", "ag-ui")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -80,7 +81,7 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
             yield
         await engine.aclose()
 
-    middleware = []
+    middleware = [Middleware(SecurityHeaders)]
     if settings.allowed_origins:
         # A listed front-end on another origin must be able to read the SSE answer of
         # `POST /ag-ui` (and send its preflight); the WebSocket needs no CORS.
