@@ -7,6 +7,7 @@ answers only when no credential is set (or AGENTS_PROVIDER=offline), and `serve`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -175,6 +176,7 @@ async def test_function_answers_unavailable_and_logs_the_problem_once(
         for frame in ("Tell me a joke", '{"type":"ping"}', "again"):
             await ws.send(frame)
             answers.append(await recv_json(ws))
+    await asyncio.sleep(0.5)  # the emulator's DISCONNECT invocation, after the socket closed
     assert [(a["type"], a["code"]) for a in answers] == [("error", "unavailable")] * 3
     assert all(KEY not in a["message"] and "FOLDER_ID" not in a["message"] for a in answers)
 
@@ -182,4 +184,6 @@ async def test_function_answers_unavailable_and_logs_the_problem_once(
     records = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
     problems = [r for r in records if r["event"] == "config.invalid"]
     assert len(problems) == 1 and "FOLDER_ID" in problems[0]["problem"]
+    # Said once: DISCONNECT (or anything else) must not trip over it again.
+    assert [r for r in records if r["level"] == "error"] == problems
     assert KEY not in logged

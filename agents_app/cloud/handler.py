@@ -45,14 +45,18 @@ def _invoke(parsed: GatewayEvent, context: Any) -> dict[str, Any]:
     from agents_app.cloud.runtime import get_runtime
 
     runtime = get_runtime()
-    if parsed.type == "DISCONNECT":
-        runtime.submit(handle_disconnect(runtime, parsed.connection_id)).result(timeout=30)
-        return _answer(200)
     if runtime.unavailable is not None:
+        # Misconfigured (logged once at cold start): no run can exist to cancel, and every
+        # message gets the same answer.
+        if parsed.type == "DISCONNECT":
+            return _answer(200)
         from agents_app.cloud.unavailable import answer_unavailable
 
         unavailable = answer_unavailable(runtime, parsed.connection_id, token_from_context(context))
         return _answer(runtime.submit(unavailable).result(timeout=30))
+    if parsed.type == "DISCONNECT":
+        runtime.submit(handle_disconnect(runtime, parsed.connection_id)).result(timeout=30)
+        return _answer(200)
     deadline_s = _remaining_s(context)
     status = runtime.submit(
         handle_message(runtime, parsed, deadline_s=deadline_s, token=token_from_context(context))
