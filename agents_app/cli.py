@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agents_app.authoring.cli import authoring_app, schema_files_app
-from agents_app.settings import Settings
+from agents_app.settings import MissingCredentials, Settings
 
 if TYPE_CHECKING:
     from agents_app.engine import Engine
@@ -49,6 +49,28 @@ def _engine(settings: Settings) -> Engine:
     except ConfigError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
+    except MissingCredentials as err:
+        # One line a person can act on; it names settings, never their values.
+        typer.echo(f"configuration error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+OFFLINE_BANNER = """\
++----------------------------------------------------------------------+
+|  OFFLINE DEMO MODEL: no LLM answers here, only canned demo replies.  |
+|  {reason:<66}  |
+|  For a real model set API_KEY and FOLDER_ID (Yandex AI Studio), or   |
+|  API_KEY and BASE_URL (any OpenAI-compatible server).                |
++----------------------------------------------------------------------+"""
+
+
+def offline_banner(settings: Settings) -> str:
+    reason = (
+        "AGENTS_PROVIDER=offline asks for it."
+        if settings.provider == "offline"
+        else "No model credentials are set."
+    )
+    return OFFLINE_BANNER.format(reason=reason)
 
 
 @app.command()
@@ -68,6 +90,9 @@ def serve(
     settings = _settings(host=host, port=port)
     engine = _engine(settings)
     offline = engine.backend.kind == "offline"
+    if offline:
+        # A log line is easy to miss; whoever starts the server must see it is not an LLM.
+        typer.echo(offline_banner(settings), err=True)
     structlog.get_logger("agents_app").info(
         "serve.starting",
         url=f"ws://{settings.host}:{settings.port}/",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from agents import (
     FunctionTool,
     ModelSettings,
@@ -22,12 +24,14 @@ from agents_app.memory.history import bounded_history
 from agents_app.memory.store import ConversationStore, open_store
 from agents_app.models.providers import ModelBackend, build_backend
 from agents_app.protocol.events import ModelInfo, SessionReady
+from agents_app.secrets import SECRETS
 from agents_app.settings import Settings
 from tools import jokes
 from tools.errors import ToolFailure
 from tools.registry import get_tool, tool_names
 from tools.web import client as web_client
 
+log = structlog.get_logger("agents_app.engine")
 # Protocol revision 2 capabilities this server really has (session.ready.features).
 FEATURES = ("join",)
 
@@ -37,23 +41,41 @@ class TurnContext:
     """The SDK run context of one turn: what the translator learns from the SDK's callbacks."""
 
     tool_errors: dict[str, str] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()  # scrubbed from error texts before they reach an event
+    secrets: tuple[str, ...] = ()  # the engine's, beside the process's (agents_app.secrets)
 
     def record_tool_error(self, call_id: str, detail: str) -> None:
-        for secret in self.secrets:
-            detail = detail.replace(secret, "***")
-        self.tool_errors[call_id] = detail
+        self.tool_errors[call_id] = SECRETS.scrub(detail, self.secrets)
 
 
 def _record_tool_error(args: ToolErrorFormatterArgs[Any]) -> str | None:
     context = args.run_context.context
+    error = args.error
+    if isinstance(error, ToolFailure):
+        # A tool's own failure text is written for the model and the user: it says why,
+        # so the model can adapt. Scrubbed all the same: it may quote a server's answer.
+        detail = SECRETS.scrub(f"{error}", _secrets_of(context))
+        reply: str | None = f"Error: {detail}"
+    elif error is not None:
+        # Anything else is a bug or an internal failure: its text (paths, hosts, queries,
+        # credentials) is for the operator's log; the client learns the exception type.
+        log.warning(
+            "tool.failed",
+            tool=args.tool_name,
+            call_id=args.call_id,
+            error=type(error).__name__,
+            exc_info=error,
+        )
+        detail = f"The tool failed ({type(error).__name__})."
+        reply = None  # the model reads the SDK's generic message, which leaks nothing
+    else:
+        detail, reply = args.default_message or args.kind, None
     if isinstance(context, TurnContext):
-        detail = str(args.error) if args.error else args.default_message
-        context.record_tool_error(args.call_id, detail or args.kind)
-    if isinstance(args.error, ToolFailure):
-        # A tool's own failure text is written for the model: it reads why, and can adapt.
-        return f"Error: {args.error}"
-    return None  # anything else: the SDK's generic message, which leaks no internals
+        context.record_tool_error(args.call_id, detail)
+    return reply
+
+
+def _secrets_of(context: object) -> tuple[str, ...]:
+    return context.secrets if isinstance(context, TurnContext) else ()
 
 
 def _record_tool_timeout(context: RunContextWrapper[Any], error: Exception) -> str:
@@ -97,6 +119,8 @@ class Engine:
         # The SDK would otherwise try to export traces to OpenAI, slowly and offline.
         set_tracing_disabled(True)
         jokes.seed(settings.jokes_seed)
+        # Events are scrubbed of these whether or not logging was configured with them.
+        SECRETS.add(settings.secrets())
         return cls(settings=settings, graph=load_graph(settings), backend=build_backend(settings))
 
     @property
@@ -112,6 +136,11 @@ class Engine:
                 default_dir=settings.data_dir,
             )
         return self._store
+
+    @functools.cached_property
+    def secrets(self) -> tuple[str, ...]:
+        """The settings' secrets, scrubbed from tool errors (worked out once, not per run)."""
+        return tuple(s for s in self.settings.secrets() if len(s) >= 6)
 
     def swap_graph(self, graph: Graph) -> None:
         """Serve ``graph`` to runs that start from now on (one reference assignment: atomic)."""

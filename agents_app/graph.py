@@ -10,6 +10,7 @@ from agents import Agent, FunctionTool, handoff
 from agents.extensions.handoff_prompt import prompt_with_handoff_instructions
 
 from agents_app.config import AgentsConfig
+from agents_app.models.routing import with_keywords
 from agents_app.protocol.events import AgentInfo
 
 
@@ -55,7 +56,10 @@ def build_graph(
     # would derive them from the display name, and non-ASCII names all collide.
     for agent_id, spec in config.agents.items():
         agents[agent_id].handoffs = [
-            handoff(agents[target], tool_name_override=f"transfer_to_{target}")
+            with_keywords(
+                handoff(agents[target], tool_name_override=f"transfer_to_{target}"),
+                config.agents[target].keywords,
+            )
             for target in spec.handoffs
         ]
     return Graph(

@@ -10,19 +10,20 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-REDACTED = "***"
+from agents_app.secrets import REDACTED, SECRETS, Secrets
+
+__all__ = ["REDACTED", "SecretScrubber", "configure_logging"]
 
 
 class SecretScrubber:
-    """Replaces known secret values wherever they appear in a log event.
+    """Replaces known secret values wherever they appear in a log event (agents_app.secrets).
 
-    Keys are not enough: an API key can hide inside an exception message or a URL, so the
-    values themselves are searched for.
+    Consulted per event, not copied once: secrets learnt later (IAM tokens) count too.
+    Runs after `format_exc_info`, so tracebacks are scrubbed as well.
     """
 
-    def __init__(self, secrets: Iterable[str]) -> None:
-        # Very short values would blank out ordinary words.
-        self._secrets = [s for s in secrets if len(s) >= 6]
+    def __init__(self, secrets: Secrets = SECRETS) -> None:
+        self._secrets = secrets
 
     def __call__(self, _: WrappedLogger, __: str, event: EventDict) -> EventDict:
         if not self._secrets:
@@ -33,10 +34,7 @@ class SecretScrubber:
 
     def _scrub(self, value: Any) -> Any:
         if isinstance(value, str):
-            for secret in self._secrets:
-                if secret in value:
-                    value = value.replace(secret, REDACTED)
-            return value
+            return self._secrets.scrub(value)
         if isinstance(value, MutableMapping):
             return {k: self._scrub(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
@@ -64,6 +62,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def configure_logging(
     *, level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = ()
 ) -> None:
+    SECRETS.add(secrets)
     level_no = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     renderer: Processor = (
         structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
@@ -73,7 +72,7 @@ def configure_logging(
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
-        SecretScrubber(secrets),
+        SecretScrubber(),
         renderer,
     ]
     structlog.configure(

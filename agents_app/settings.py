@@ -6,13 +6,23 @@ deploy commands keep working; everything of ours is prefixed AGENTS_ (or named i
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from agents_app.access import normalise_origin
+from agents_app.secrets import secret_values
 
 Provider = Literal["offline", "yandex", "openai"]
+
+
+class MissingCredentials(ValueError):
+    """The model credentials are a partial set; the message names what is missing."""
+
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "agents.yaml"
 
 
@@ -51,6 +61,11 @@ class Settings(BaseSettings):
 
     # Access and abuse limits.
     auth_token: SecretStr | None = Field(default=None, validation_alias="AGENTS_AUTH_TOKEN")
+    # Web pages on other origins that may use the service from a browser (the server's own
+    # origin always may); `*` allows every site and is never the default.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="AGENTS_ALLOWED_ORIGINS"
+    )
     rate_limit_per_minute: float = Field(default=30, gt=0, validation_alias="AGENTS_RATE_LIMIT")
     rate_limit_burst: int = Field(default=10, gt=0, validation_alias="AGENTS_RATE_BURST")
     max_connections_per_client: int = Field(
@@ -89,16 +104,88 @@ class Settings(BaseSettings):
     # Time kept back from the platform's deadline to deliver run.failed{timeout} and drain.
     deadline_margin_s: float = Field(default=3.0, ge=0, validation_alias="AGENTS_DEADLINE_MARGIN")
 
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        bad = [o for o in value if o != "*" and normalise_origin(o) is None]
+        if bad:
+            raise ValueError(
+                f"not a web origin: {', '.join(bad)} (write scheme://host[:port], e.g. "
+                "https://chat.example.com, or * for any site)"
+            )
+        return value
+
     @property
     def resolved_provider(self) -> Provider:
+        """The backend to use; ``MissingCredentials`` when the credentials are a partial set.
+
+        The offline demo model answers only when no credential is set at all (or when
+        AGENTS_PROVIDER=offline says so): a deployment with a half-configured key must fail
+        loudly rather than serve canned jokes.
+        """
+        if self.provider == "offline":
+            return "offline"
+        problem = self.credentials_problem()
+        if problem is not None:
+            raise MissingCredentials(problem)
         if self.provider != "auto":
             return self.provider
-        if self.api_key is not None and self.folder_id:
+        if self._has_key and self.folder_id:
             return "yandex"
-        if self.api_key is not None and self.base_url:
+        if self._has_key and self.base_url:
             return "openai"
         return "offline"
 
+    @property
+    def _has_key(self) -> bool:
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
+
+    def credentials_problem(self) -> str | None:
+        """What is missing from the model credentials, named (never a value), or None."""
+        key, folder, url = self._has_key, bool(self.folder_id), bool(self.base_url)
+        if self.provider == "offline":
+            return None
+        if self.provider == "yandex":
+            missing = [name for name, ok in (("API_KEY", key), ("FOLDER_ID", folder)) if not ok]
+            if missing:
+                return f"AGENTS_PROVIDER=yandex needs {' and '.join(missing)}, which is not set"
+            return None
+        if self.provider == "openai":
+            if not key:
+                return (
+                    "AGENTS_PROVIDER=openai needs API_KEY, which is not set (any value will do "
+                    "for a server that takes no key)"
+                )
+            return None
+        if key and not (folder or url):
+            return (
+                "API_KEY is set but neither FOLDER_ID (Yandex AI Studio) nor BASE_URL "
+                "(an OpenAI-compatible server) is; set one of them, or unset API_KEY to use "
+                "the offline demo model"
+            )
+        if not key and (folder or url):
+            given = [name for name, ok in (("FOLDER_ID", folder), ("BASE_URL", url)) if ok]
+            names, verb = " and ".join(given), "are" if len(given) > 1 else "is"
+            return (
+                f"{names} {verb} set but API_KEY is not (any value will do for a server that "
+                f"takes no key); or unset {names} to use the offline demo model"
+            )
+        return None
+
     def secrets(self) -> list[str]:
-        """Values that must never reach a log line or an event."""
-        return [s.get_secret_value() for s in (self.api_key, self.auth_token) if s is not None]
+        """Values that must never reach a log line or an event: every `SecretStr` setting
+        here and in the web tools' settings, and the password in SESSION_STORE."""
+        from tools.web.settings import WebSettings
+
+        values = secret_values(self)
+        # Misconfigured web tools never run, so their key is never sent anywhere.
+        with contextlib.suppress(ValidationError):
+            values += secret_values(WebSettings())
+        return list(dict.fromkeys(values))

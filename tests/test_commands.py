@@ -54,3 +54,11 @@ def test_rejects(frame: str | bytes, code: str, fragment: str) -> None:
 def test_deeply_nested_json_is_text_not_a_crash() -> None:
     frame = "[" * 100_000 + "]" * 100_000
     assert parse_frame(frame, max_bytes=10**6) == UserMessage(text=frame)
+
+
+def test_an_object_too_deep_to_read_is_a_bad_command_not_chat() -> None:
+    # 15 KB of braces used to start a model run; it is a command that cannot be read.
+    frame = '{"a":' * 5000 + "1" + "}" * 5000
+    with pytest.raises(BadFrame) as info:
+        parse_frame(frame, max_bytes=10**6)
+    assert info.value.code == "bad_request" and len(info.value.message) < 200

@@ -109,3 +109,46 @@ async def test_server_shows_the_graph(server: LiveServer) -> None:
     assert "agent_triage -.-&gt;" not in page.text  # triage has no tools
     assert "agent_joker -.-&gt;|tool| tool_how_many_jokes" in page.text  # escaped source
     assert text.status_code == 200 and text.text.startswith("flowchart LR\n")
+
+
+async def test_graph_shows_the_config_path_relative_to_the_project(server: LiveServer) -> None:
+    base = server.url.replace("ws://", "http://")
+    async with httpx.AsyncClient(base_url=base) as client:
+        page = await client.get("/graph")
+        text = await client.get("/graph", params={"format": "mermaid"})
+    project = str(SHIPPED.parents[1])
+    for answer in (page, text):
+        assert project not in answer.text  # where the server lives is nobody's business
+    assert "<code>config/agents.yaml</code>" in page.text
+    assert "config/agents.yaml" in text.text
+
+
+def test_a_config_outside_the_project_shows_its_file_name_only(tmp_path: Path) -> None:
+    from agents_app.server.graph_view import shown_path
+
+    assert shown_path(SHIPPED) == "config/agents.yaml"
+    assert shown_path(tmp_path / "deploy" / "agents.yaml") == "agents.yaml"
+
+
+async def test_graph_needs_the_token_when_one_is_set_and_healthz_does_not() -> None:
+    from agents_app.engine import Engine
+    from tests.conftest import live_server, offline_settings
+
+    token = "graph-viewer-token-123"
+    engine = Engine.from_settings(offline_settings(auth_token=token))
+    async with live_server(engine) as live:
+        base = live.url.replace("ws://", "http://")
+        async with httpx.AsyncClient(base_url=base) as client:
+            for params in ({}, {"token": "wrong"}, {"format": "mermaid"}):
+                refused = await client.get("/graph", params=params)
+                assert refused.status_code == 401 and "Researcher" not in refused.text
+            by_query = await client.get("/graph", params={"token": token})
+            by_header = await client.get(
+                "/graph", params={"format": "mermaid"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            health = await client.get("/healthz")
+    assert by_query.status_code == 200 and "Researcher" in by_query.text
+    # The page's own link to the Mermaid text keeps working for whoever opened it.
+    assert f'href="?format=mermaid&amp;token={token}"' in by_query.text
+    assert by_header.status_code == 200 and by_header.text.startswith("flowchart LR\n")
+    assert health.status_code == 200

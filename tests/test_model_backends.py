@@ -172,7 +172,8 @@ async def test_tool_failure_is_reported_and_the_run_goes_on(
     started = next(e for e in events if e.type == "tool.call.started")
     assert started.arguments == {"reason": "test"}
     completed = next(e for e in events if e.type == "tool.call.completed")
-    assert completed.error is not None and "kaboom: test" in completed.error
+    # The exception's type only: its text is for the server's log (tests/test_secrets.py).
+    assert completed.error == "The tool failed (RuntimeError)."
     assert completed.output  # the model read the SDK's error message
 
 

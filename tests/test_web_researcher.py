@@ -143,7 +143,7 @@ def crashing_tool(topic: str) -> str:
         (
             crashing_tool,
             "An error occurred while running the tool. Please try again.",
-            "password=hunter2 in a stack trace",  # events show it (existing contract)
+            "The tool failed (RuntimeError).",  # the text is for the server's log only
         ),
     ],
 )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agents_app.settings import Settings
+from agents_app.settings import MissingCredentials, Settings
 
 if TYPE_CHECKING:
     from agents_app.config import AgentsConfig, ConfigIssue
@@ -136,6 +136,9 @@ def eval_routing(
         )
     except ConfigError as err:
         _echo_issues(err.issues)
+        raise typer.Exit(2) from None
+    except MissingCredentials as err:
+        typer.echo(f"configuration error: {err}", err=True)
         raise typer.Exit(2) from None
 
     async def main() -> list[str]:

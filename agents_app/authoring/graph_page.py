@@ -167,7 +167,9 @@ overflow:auto}.legend{color:#555;font-size:13px}
 """
 
 
-def graph_page(shape: GraphShape, *, source: str, mermaid: str) -> str:
+def graph_page(
+    shape: GraphShape, *, source: str, mermaid: str, mermaid_href: str = "?format=mermaid"
+) -> str:
     """The whole page; every dynamic string is HTML-escaped."""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -180,6 +182,6 @@ def graph_page(shape: GraphShape, *, source: str, mermaid: str) -> str:
         "dashed box: unreachable from the start. Hover an agent for its description.</p>"
         f"<h2>Agents</h2>{_table(shape)}"
         "<h2>Mermaid</h2><p>Paste into a <code>```mermaid</code> block (GitHub, GitLab) or "
-        'mermaid.live; plain text at <a href="?format=mermaid">?format=mermaid</a>.</p>'
+        f'mermaid.live; plain text at <a href="{escape(mermaid_href)}">?format=mermaid</a>.</p>'
         f"<pre>{escape(mermaid)}</pre></body></html>"
     )

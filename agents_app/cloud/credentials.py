@@ -7,6 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from agents_app.secrets import SECRETS
+
 # Tokens live for hours; refreshing well before that keeps a warm instance safe.
 _REFRESH_AFTER_S = 3600.0
 
@@ -30,6 +32,8 @@ class TokenSource:
 
     def offer(self, token: str | None) -> None:
         if token:
+            # A bearer credential like any other: it must never be logged or sent on.
+            SECRETS.learn(token)
             self._token, self._fetched_at = token, time.monotonic()
 
     async def metadata(self) -> list[tuple[str, str]]:

@@ -48,6 +48,15 @@ def _invoke(parsed: GatewayEvent, context: Any) -> dict[str, Any]:
     from agents_app.cloud.runtime import get_runtime
 
     runtime = get_runtime()
+    if runtime.unavailable is not None:
+        # Misconfigured (logged once at cold start): no run can exist to cancel, and every
+        # message gets the same answer.
+        if parsed.type == "DISCONNECT":
+            return _answer(200)
+        from agents_app.cloud.unavailable import answer_unavailable
+
+        unavailable = answer_unavailable(runtime, parsed.connection_id, token_from_context(context))
+        return _answer(runtime.submit(unavailable).result(timeout=30))
     if parsed.type == "DISCONNECT":
         runtime.submit(handle_disconnect(runtime, parsed.connection_id)).result(timeout=30)
         return _answer(200)

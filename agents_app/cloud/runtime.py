@@ -39,6 +39,8 @@ MAX_REMEMBERED = 4096  # connections remembered per instance
 class FunctionRuntime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Why no message can be served here (a partial credential set), or None.
+        self.unavailable: str | None = settings.credentials_problem()
         # What this instance remembers of each connection between invocations: greeted,
         # rate bucket, conversations, the run it follows.
         self.clients: OrderedDict[str, Client] = OrderedDict()
@@ -157,6 +159,9 @@ def get_runtime() -> FunctionRuntime:
                 level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets()
             )
             _runtime = FunctionRuntime(settings)
+            if _runtime.unavailable is not None:
+                # Once per instance (at cold start), not once per message.
+                log.error("config.invalid", problem=_runtime.unavailable)
         return _runtime
 
 

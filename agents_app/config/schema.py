@@ -83,8 +83,16 @@ class AgentSpec(_Strict):
     name: str = Field(min_length=1, description="Display name, any language.")
     description: str = Field(
         default="",
-        description="What this agent handles. Agents that hand off here choose by it, so "
-        "name the topics and words users say (in every language they use).",
+        description="What this agent handles, in a sentence or two for people. Agents that "
+        "hand off here read it to choose, so name the topics it covers.",
+    )
+    # Lax only for the container so YAML lists are accepted as tuples; items stay strict.
+    keywords: tuple[Annotated[str, Field(min_length=1)], ...] = Field(
+        default=(),
+        strict=False,
+        description="Words and phrases users type for this agent, in every language they "
+        "use. Only the offline demo model routes by them; real models never see them (they "
+        "read the description).",
     )
     # Exactly one of the two is set in YAML (the loader checks it, with positions); after
     # loading, ``instructions`` holds the final text: file read, ``{vars}`` substituted.

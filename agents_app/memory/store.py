@@ -9,6 +9,8 @@ from urllib.parse import urlparse
 
 from agents import Session
 
+from agents_app.secrets import redact_url
+
 
 class StoreUnavailable(Exception):
     """The store cannot be reached; the run fails with a retryable error, nothing is lost."""
@@ -90,4 +92,7 @@ def open_store(
         path = url.removeprefix("sqlite://").removeprefix("/")
         target = Path(path) if path else default_dir / "conversations.db"
         return SQLiteStore(target, lock_ttl_s=lock_ttl_s, log_ttl_s=log_ttl_s)
-    raise ValueError(f"SESSION_STORE must be sqlite:///… or redis://…, not {url!r}")
+    # Never echo the URL whole: it may carry a password.
+    raise ValueError(
+        f"SESSION_STORE must be sqlite:///…, redis://… or rediss://…, not {redact_url(url)!r}"
+    )

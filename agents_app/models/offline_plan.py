@@ -18,6 +18,7 @@ from agents.items import TResponseInputItem
 
 from agents_app.models import offline_text as text
 from agents_app.models.offline_args import tool_arguments
+from agents_app.models.routing import keywords_of
 
 JOKE_COUNT_TOOL = "how_many_jokes"
 _HANDOFF_PREFIX = "transfer_to_"
@@ -151,11 +152,8 @@ def handoff_description(handoff: Handoff[Any, Any]) -> str:
 
 def _route_score(message_tokens: Sequence[str], question: bool, h: Handoff[Any, Any]) -> float:
     target_id = h.tool_name.removeprefix(_HANDOFF_PREFIX)
-    target = {
-        t
-        for t in text.keywords(f"{target_id} {h.agent_name} {handoff_description(h)}")
-        if t not in text.HANDOFF_TEMPLATE_WORDS
-    }
+    words = f"{target_id} {h.agent_name} {handoff_description(h)} {' '.join(keywords_of(h))}"
+    target = {t for t in text.keywords(words) if t not in text.HANDOFF_TEMPLATE_WORDS}
     score = float(sum(any(text.tokens_match(m, t) for t in target) for m in message_tokens))
     if question and any(text.tokens_match(q, t) for q in _QUESTION_TOKENS for t in target):
         score += _QUESTION_WEIGHT

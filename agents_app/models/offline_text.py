@@ -154,23 +154,36 @@ def _ru_plural(n: int, one: str, few: str, many: str) -> str:
 
 
 def jokes_text(count: int, message: str) -> str:
-    """`count` numbered jokes about the message's topic, in the message's language."""
+    """`count` numbered jokes about the message's topic, in the message's language.
+
+    Never the same joke twice: past the repertoire it tells each once and says so.
+    """
     topic = extract_topic(message)
     russian = is_russian(message)
     bank = _RU_JOKES if russian else _EN_JOKES
+    told = min(count, len(bank))
     # crc32, not hash(): Python salts str hashes per process, and tests need stable output.
     start = zlib.crc32(topic.text.encode()) % len(bank)
     lines = [
         f"{i + 1}. " + bank[(start + i) % len(bank)].format(topic=topic.text, about=topic.phrase)
-        for i in range(count)
+        for i in range(told)
     ]
     if russian:
-        noun = _ru_plural(count, "анекдот", "анекдота", "анекдотов")
-        head = f"Вот {count} {noun} {topic.phrase}:"
+        noun = _ru_plural(told, "анекдот", "анекдота", "анекдотов")
+        head = f"Вот {told} {noun} {topic.phrase}:"
+        if told < count:
+            head = (
+                f"Вы просили {count}, но я знаю только {told} {noun} {topic.phrase} — "
+                "вот они все, без повторов:"
+            )
     else:
-        head = f"Here {'is' if count == 1 else 'are'} {count} joke{'s' * (count != 1)} " + (
-            f"{topic.phrase}:"
-        )
+        jokes = f"{told} joke{'s' * (told != 1)}"
+        head = f"Here {'is' if told == 1 else 'are'} {jokes} {topic.phrase}:"
+        if told < count:
+            head = (
+                f"You asked for {count}, but I only know {jokes} {topic.phrase}, "
+                "so here is each of them once:"
+            )
     return "\n".join([head, *lines])
 
 

@@ -50,13 +50,12 @@ def build_backend(settings: Settings) -> ModelBackend:
         return ModelBackend(
             OfflineModelProvider(pace_s=settings.offline_pace_s), "offline", "in-process", False
         )
-    if settings.api_key is None:
-        raise ValueError(f"AGENTS_PROVIDER={kind} needs API_KEY")
+    # resolved_provider has checked the credentials this backend needs.
+    assert settings.api_key is not None
     use_responses = settings.api == "responses"
     provider: ModelProvider
     if kind == "yandex":
-        if not settings.folder_id:
-            raise ValueError("AGENTS_PROVIDER=yandex needs FOLDER_ID")
+        assert settings.folder_id is not None
         default_url = YANDEX_RESPONSES_URL if use_responses else YANDEX_CHAT_URL
         base_url = settings.base_url or default_url
         if use_responses and base_url.rstrip("/") == YANDEX_CHAT_URL:

@@ -67,7 +67,13 @@ def parse_frame(frame: str | bytes, *, max_bytes: int) -> Command:
         raise BadFrame("bad_request", "Empty message.")
     try:
         data = json.loads(frame)
-    except (ValueError, RecursionError):
+    except RecursionError:
+        if frame.lstrip().startswith("{"):
+            # An object too deep to read is a command we cannot act on: answering it as
+            # chat would start a model run on a wall of braces.
+            raise BadFrame("bad_request", "Invalid command: nested too deeply.") from None
+        data = None
+    except ValueError:
         data = None
     if not isinstance(data, dict):
         # Plain text (and JSON that is not an object, like `42`) is the user's message,
@@ -83,5 +89,10 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False, include_input=False)[:3]:
         where = ".".join(str(p) for p in err["loc"]) or "frame"
-        parts.append(f"{where}: {err['msg']}")
+        # Field names and a wrong `type` are echoed from the client: keep the echo short.
+        parts.append(f"{_clip(where, 60)}: {_clip(err['msg'], 120)}")
     return "Invalid command: " + "; ".join(parts)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -6,8 +6,8 @@ events of a connection: `new_encoder` makes a fresh one per connection or run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from agents_app.protocol.events import (
     AgentSwitched,
@@ -17,11 +17,13 @@ from agents_app.protocol.events import (
     ModelInfo,
     RunCancelled,
     RunCompleted,
+    RunEvent,
     RunFailed,
     TextDelta,
     ToolCallCompleted,
     ToolCallStarted,
 )
+from agents_app.secrets import SECRETS, Secrets
 
 Frames = str | list[str] | None
 Encoder = Callable[[Event], Frames]
@@ -83,5 +85,59 @@ def new_encoder(fmt: str, *, model: ModelInfo | None = None) -> Encoder:
         # Imported here: only connections that ask for AG-UI pay for its models.
         from agents_app.protocol.agui import AgUiEncoder
 
-        return AgUiEncoder(model=model)
-    return ENCODERS[fmt]
+        return scrubbing(AgUiEncoder(model=model))
+    return scrubbing(ENCODERS[fmt])
+
+
+def scrubbing(encoder: Encoder, secrets: Secrets = SECRETS) -> Encoder:
+    """`encoder`, fed events with every known secret taken out of their text.
+
+    The last point every event passes on its way to any client: whatever text an event
+    picked up on the way (a server's error quoting a key, a URL with a password) stops here.
+    Field values are scrubbed, not the encoded frame, so no secret can cut into the JSON
+    structure, and escaping does not hide one.
+    """
+
+    return _Scrubbing(encoder, secrets)
+
+
+class _Scrubbing:
+    def __init__(self, encoder: Encoder, secrets: Secrets) -> None:
+        self._encoder = encoder
+        self._secrets = secrets
+
+    def __call__(self, event: Event) -> Frames:
+        return self._encoder(scrub_event(event, self._secrets) if self._secrets else event)
+
+    def prime(self, events: Sequence[RunEvent]) -> None:
+        """A stateful encoder (AG-UI) learns a rejoined run's earlier events."""
+        prime = getattr(self._encoder, "prime", None)
+        if callable(prime):
+            prime(events)
+
+
+def scrub_event(event: Event, secrets: Secrets = SECRETS) -> Event:
+    changes = {}
+    for name in type(event).model_fields:
+        if name == "type":
+            continue
+        value = getattr(event, name)
+        clean = _scrub_value(value, secrets)
+        if clean is not value:
+            changes[name] = clean
+    # A copy, and only when needed: the caller's event (and the common case) stays as is.
+    return event.model_copy(update=changes) if changes else event
+
+
+def _scrub_value(value: Any, secrets: Secrets) -> Any:
+    """`value` itself when it holds no secret, else a scrubbed copy."""
+    if isinstance(value, str):
+        clean = secrets.scrub(value)
+        return value if clean == value else clean
+    if isinstance(value, dict):
+        items = {k: _scrub_value(v, secrets) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    if isinstance(value, list):
+        scrubbed = [_scrub_value(v, secrets) for v in value]
+        return value if all(a is b for a, b in zip(scrubbed, value, strict=True)) else scrubbed
+    return value

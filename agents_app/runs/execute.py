@@ -54,7 +54,7 @@ async def run_turn(
         # mid-run must not change which agents this run knows.
         graph = graph or engine.graph
         agent = graph.agent(turn.agent)
-        context = TurnContext(secrets=tuple(s for s in engine.settings.secrets() if len(s) >= 6))
+        context = TurnContext(secrets=engine.secrets)
         translator = Translator(
             **ids,
             agent=agent,

@@ -25,6 +25,7 @@ from typing import Protocol
 import structlog
 
 from agents_app.memory.store import ConversationStore, SeqTaken, StoreUnavailable
+from agents_app.protocol.encoders import scrub_event
 from agents_app.protocol.events import TERMINAL_TYPES, RunEvent
 from agents_app.stream.coalesce import coalesce
 from agents_app.stream.limits import EVENT_BYTES, fit
@@ -126,7 +127,8 @@ class RunLog:
     def _number(self, events: list[RunEvent]) -> list[RunEvent]:
         numbered: list[RunEvent] = []
         for event in coalesce(events):
-            for piece in fit(event, EVENT_BYTES):
+            # Scrubbed before it is logged: the store holds nothing a client may not see.
+            for piece in fit(scrub_event(event), EVENT_BYTES):
                 assert isinstance(piece, RunEvent)  # fit keeps the event's type
                 self._seq += 1
                 piece.seq = self._seq

@@ -18,12 +18,13 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from agents_app.access import token_matches
+from agents_app.access import OriginPolicy, token_matches
 from agents_app.dispatch.client import Client
 from agents_app.dispatch.dispatcher import Dispatcher, Reply
 from agents_app.dispatch.outbox import Outbox
 from agents_app.protocol.agui import AgUiEncoder
 from agents_app.protocol.commands import BadFrame
+from agents_app.protocol.encoders import scrubbing
 from agents_app.protocol.events import Error
 from agents_app.runs.registry import Runs
 from agents_app.server.agui_input import parse_run_input, turn_from_input
@@ -65,18 +66,24 @@ class _Addresses:
         return request
 
 
-def agui_endpoint(runs: Runs) -> Callable[[Request], Awaitable[Response]]:
+def agui_endpoint(runs: Runs, origins: OriginPolicy) -> Callable[[Request], Awaitable[Response]]:
     engine = runs.engine
     token = engine.settings.auth_token
     expected = token.get_secret_value() if token else None
     addresses = _Addresses(runs)
 
     async def endpoint(request: Request) -> Response:
+        # A cross-site form or `fetch(…, {mode: "no-cors"})` POST needs no preflight: the
+        # run would start even though the page could never read the answer.
+        if not origins.allows(request.headers):
+            log.info("agui.refused", reason="origin", origin=request.headers.get("origin"))
+            error = Error(code="unauthorized", message="This origin may not use the service.")
+            return JSONResponse(error.model_dump(), status_code=403)
         if not token_matches(expected, request.headers, request.query_params):
             return _refuse(Error(code="unauthorized", message="A valid token is required."))
         limit = BODY_LIMIT_FACTOR * engine.settings.max_frame_bytes
         try:
-            run_input = parse_run_input(await request.body(), max_bytes=limit)
+            run_input = parse_run_input(await _body(request, limit), max_bytes=limit)
             turn = turn_from_input(
                 run_input, graph=engine.graph, max_text_bytes=engine.settings.max_frame_bytes
             )
@@ -84,7 +91,7 @@ def agui_endpoint(runs: Runs) -> Callable[[Request], Awaitable[Response]]:
             return _refuse(Error(code=bad.code, message=bad.message))
         client = addresses.client_for(request.client.host if request.client else "unknown")
         sink = QueueSink()
-        outbox = Outbox(sink, AgUiEncoder(model=engine.model_info, sse=True))
+        outbox = Outbox(sink, scrubbing(AgUiEncoder(model=engine.model_info, sse=True)))
         dispatcher = Dispatcher(client, outbox, runs)
         if (limited := dispatcher.admit()) is not None and limited.error is not None:
             return _refuse(limited.error)
@@ -112,6 +119,22 @@ def agui_endpoint(runs: Runs) -> Callable[[Request], Awaitable[Response]]:
         )
 
     return endpoint
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, read no further than `limit`: uvicorn sets no body limit of its own,
+    and `request.body()` would hold a body of any size in memory before we could look at it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BadFrame("too_large", f"Request of {declared} bytes exceeds {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadFrame("too_large", f"Request body exceeds {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _frames(dispatcher: Dispatcher, reply: Reply, sink: QueueSink) -> AsyncIterator[str]:

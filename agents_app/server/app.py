@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from agents_app.access import ClientLimiter, token_matches
+from agents_app.access import ClientLimiter, OriginPolicy, token_matches
 from agents_app.authoring.reload import watching_if
 from agents_app.engine import Engine
 from agents_app.protocol.encoders import new_encoder
@@ -22,9 +25,11 @@ from agents_app.runs.registry import Runs
 from agents_app.server.agui_http import agui_endpoint
 from agents_app.server.connection import Connection
 from agents_app.server.graph_view import graph_endpoint
+from agents_app.server.headers import SecurityHeaders
 
 WIRE_FORMATS = ("json", "text", "ag-ui")
 STATIC = Path(__file__).resolve().parent / "static"
+log = structlog.get_logger("agents_app.server")
 
 
 def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
@@ -34,9 +39,14 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
     runs = Runs(engine)  # runs outlive the connections that start them
     expected_token = settings.auth_token.get_secret_value() if settings.auth_token else None
     clients = ClientLimiter(settings.max_connections_per_client)
+    origins = OriginPolicy.build(settings.allowed_origins, bind_host=settings.host)
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         # Refused before accept: the client sees a failed handshake (403) and learns nothing.
+        if not origins.allows(websocket.headers):
+            log.info("connection.refused", reason="origin", origin=websocket.headers.get("origin"))
+            await websocket.close(code=1008)
+            return
         if not token_matches(expected_token, websocket.headers, websocket.query_params):
             await websocket.close(code=1008)
             return
@@ -74,14 +84,27 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
         await runs.aclose()
         await engine.aclose()
 
+    middleware = [Middleware(SecurityHeaders)]
+    if settings.allowed_origins:
+        # A listed front-end on another origin must be able to read the SSE answer of
+        # `POST /ag-ui` (and send its preflight); the WebSocket needs no CORS.
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=[o.rstrip("/") for o in settings.allowed_origins],
+                allow_methods=["POST"],
+                allow_headers=["authorization", "content-type"],
+            )
+        )
     return Starlette(
+        middleware=middleware,
         routes=[
             Route("/healthz", health),
             Route("/graph", graph_endpoint(engine)),
             # Same path, different scopes: starlette routes HTTP and WebSocket separately.
             Route("/", chat_page),
             WebSocketRoute("/", websocket_endpoint),
-            Route("/ag-ui", agui_endpoint(runs), methods=["POST"]),
+            Route("/ag-ui", agui_endpoint(runs, origins), methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,
