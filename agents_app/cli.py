@@ -171,6 +171,8 @@ def chat(
                 raise typer.Exit(2 if reply.error.code in ("bad_request", "not_found") else 1)
             assert reply.follow is not None
             followed = await reply.follow
+            if reply.run is not None:
+                await asyncio.wait([reply.run.task])  # its log is whole in the store on exit
             await outbox.aclose()
             return followed and list(outbox.ended.values()) == ["run.completed"]
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +12,13 @@ import pytest
 
 from agents_app.engine import Engine
 from agents_app.memory.store import ConversationStore, RunRecord, SeqTaken, open_store
-from agents_app.protocol.events import RunEvent, TerminalEvent
+from agents_app.protocol.events import RunEvent
 from agents_app.runs.conversation import MEMORY_DOWN
-from agents_app.runs.registry import Runs
 from agents_app.runs.turn import Turn
 from agents_app.testing import Reply, ScriptedOpenAIServer, Text
 from tests.conftest import offline_settings
 from tests.redis_server import RedisServer
+from tests.run_helpers import Collector, run_conversation_turn
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -102,53 +102,6 @@ async def test_last_agent(store: ConversationStore) -> None:
     assert await store.last_agent("c1") is None
     await store.set_last_agent("c1", "joker")
     assert await store.last_agent("c1") == "joker"
-
-
-class Collector:
-    """A subscriber that keeps what it is sent."""
-
-    closed = False
-
-    def __init__(self) -> None:
-        self.events: list[RunEvent] = []
-        self.streaming = asyncio.Event()
-
-    def deliver(self, events: Sequence[RunEvent]) -> asyncio.Future[None]:
-        self.events.extend(events)
-        if any(event.type == "text.delta" for event in events):  # type: ignore[attr-defined]
-            self.streaming.set()
-        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        sent.set_result(None)
-        return sent
-
-    def prime(self, events: Sequence[RunEvent]) -> None:
-        pass
-
-    def append(self, event: RunEvent) -> None:
-        self.deliver([event])
-
-
-async def run_conversation_turn(
-    turn: Turn, *, engine: Engine, store: ConversationStore, emit: Any
-) -> TerminalEvent | None:
-    """Start `turn` as a run over `store`, collect what it sends; None when busy."""
-    engine._store = store
-    runs = Runs(engine)
-    run = await runs.start(turn)
-    if run is None:
-        return None
-    collector = emit if isinstance(emit, Collector) else Collector()
-    follow = asyncio.ensure_future(
-        runs.follow(RunRecord(run.run_id, turn.conversation_id, True), collector)
-    )
-    try:
-        terminal = await run.task
-    finally:
-        await asyncio.gather(follow, return_exceptions=True)
-        if not isinstance(emit, Collector):
-            for event in collector.events:
-                emit(event)
-    return terminal
 
 
 def remote_engine(srv: ScriptedOpenAIServer, **overrides: Any) -> Engine:

@@ -12,12 +12,12 @@ import pytest
 
 from agents_app.engine import Engine
 from agents_app.logs import configure_logging
-from agents_app.memory.conversation_turn import run_conversation_turn
 from agents_app.memory.store import ConversationStore, StoreUnavailable, open_store
 from agents_app.protocol.events import RunEvent
-from agents_app.stream.turn import Turn
+from agents_app.runs.turn import Turn
 from tests.conftest import offline_settings
 from tests.redis_server import RedisServer
+from tests.run_helpers import run_conversation_turn
 
 # Characters that need quoting in a URL: the password must survive the round trip.
 PASSWORD = "s3cret/p@ss:word#42"
