@@ -113,6 +113,22 @@ def is_terminal(event: dict[str, Any]) -> bool:
     return event["type"] in {"run.completed", "run.failed", "run.cancelled"}
 
 
+async def ready(ws: ClientConnection) -> dict[str, Any]:
+    """The greeting every local connection starts with."""
+    event = await recv_json(ws)
+    assert event["type"] == "session.ready"
+    return event
+
+
+def assert_whole_run(events: list[dict[str, Any]]) -> None:
+    """The run events among `events` are one run: seq 1..n without gaps or repeats, and
+    exactly one terminal event, last."""
+    run = [e for e in events if "run_id" in e]
+    assert [e["seq"] for e in run] == list(range(1, len(run) + 1))
+    assert len({e["run_id"] for e in run}) == 1
+    assert sum(is_terminal(e) for e in run) == 1 and is_terminal(run[-1])
+
+
 @pytest.fixture
 def redis_server() -> Any:
     from tests.redis_server import RedisServer

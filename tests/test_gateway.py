@@ -15,7 +15,14 @@ from agents_app.cloud.runtime import get_runtime, reset_runtime
 from agents_app.gateway.emulator import GatewayOptions
 from agents_app.gateway.serve import RunningGateway, load_handler, running_gateway
 from agents_app.testing import Reply, ScriptedOpenAIServer, Text
-from tests.conftest import JOKE_RUN_TYPES, JOKES_SEED, is_terminal, recv_json, recv_until
+from tests.conftest import (
+    JOKE_RUN_TYPES,
+    JOKES_SEED,
+    assert_whole_run,
+    is_terminal,
+    recv_json,
+    recv_until,
+)
 
 JOKE = "Tell me a joke about programming"
 
@@ -138,11 +145,6 @@ async def join(gateway: RunningGateway, run_id: str, after_seq: int = 0) -> list
         await ws.send(json.dumps({"type": "run.join", "run_id": run_id, "after_seq": after_seq}))
         events = await recv_until(ws, lambda e: is_terminal(e) or e["type"] == "error")
     return [e for e in events if e["type"] != "session.ready"]
-
-
-def assert_whole_run(events: list[dict[str, Any]]) -> None:
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    assert sum(is_terminal(e) for e in events) == 1 and is_terminal(events[-1])
 
 
 async def test_disconnect_mid_run_lets_the_run_finish_for_a_later_join(

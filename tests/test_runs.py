@@ -11,27 +11,16 @@ from websockets.asyncio.client import ClientConnection
 from agents_app.engine import Engine
 from tests.conftest import (
     LiveServer,
+    assert_whole_run,
     is_terminal,
     live_server,
     offline_settings,
+    ready,
     recv_json,
     recv_until,
 )
 
 JOKE = "Tell me a joke about programming"
-
-
-async def ready(ws: ClientConnection) -> dict[str, Any]:
-    event = await recv_json(ws)
-    assert event["type"] == "session.ready"
-    return event
-
-
-def assert_whole_run(events: list[dict[str, Any]]) -> None:
-    """One run, seq 1..n without gaps or repeats, exactly one terminal event, last."""
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    assert len({e["run_id"] for e in events}) == 1
-    assert sum(is_terminal(e) for e in events) == 1 and is_terminal(events[-1])
 
 
 def streamed_text(events: list[dict[str, Any]]) -> dict[str, str]:

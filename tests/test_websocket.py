@@ -8,15 +8,16 @@ import json
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection
 
 from agents_app.engine import Engine
 from tests.conftest import (
     JOKE_RUN_TYPES,
     LiveServer,
+    assert_whole_run,
     is_terminal,
     live_server,
     offline_settings,
+    ready,
     recv_json,
     recv_until,
 )
@@ -24,21 +25,8 @@ from tests.conftest import (
 JOKE = "Tell me a joke about programming"
 
 
-async def ready(ws: ClientConnection) -> dict[str, Any]:
-    event = await recv_json(ws)
-    assert event["type"] == "session.ready"
-    return event
-
-
 def run_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if "run_id" in e]
-
-
-def assert_well_formed_run(events: list[dict[str, Any]]) -> None:
-    run = run_events(events)
-    assert [e["seq"] for e in run] == list(range(1, len(run) + 1))
-    assert len({e["run_id"] for e in run}) == 1
-    assert sum(is_terminal(e) for e in run) == 1 and is_terminal(run[-1])
 
 
 @pytest.fixture
@@ -61,7 +49,7 @@ async def test_joke_run_over_websocket(paced_server: LiveServer) -> None:
         await ws.send(JOKE)
         events = await recv_until(ws, is_terminal)
 
-    assert_well_formed_run(events)
+    assert_whole_run(events)
     kinds = [e["type"] for e in events]
     head = [k for k in kinds if k != "text.delta"]
     assert head == JOKE_RUN_TYPES
@@ -91,7 +79,7 @@ async def test_json_command_can_start_at_an_agent(server: LiveServer) -> None:
         await ready(ws)
         await ws.send(json.dumps({"type": "user.message", "text": "cats", "agent": "joker"}))
         events = await recv_until(ws, is_terminal)
-    assert_well_formed_run(events)
+    assert_whole_run(events)
     assert events[0]["agent"] == "joker"
     assert "agent.switched" not in [e["type"] for e in events]
 
@@ -126,7 +114,7 @@ async def test_bad_frames_get_errors_and_the_connection_stays_usable(
         await ws.send('{"type":"ping"}')
         assert await recv_json(ws) == {"type": "pong"}
         await ws.send(JOKE)
-        assert_well_formed_run(await recv_until(ws, is_terminal))
+        assert_whole_run(await recv_until(ws, is_terminal))
 
 
 async def test_busy_while_a_run_is_going(paced_server: LiveServer) -> None:
@@ -138,7 +126,7 @@ async def test_busy_while_a_run_is_going(paced_server: LiveServer) -> None:
     errors = [e for e in events if e["type"] == "error"]
     assert [e["code"] for e in errors] == ["busy"]
     assert events[-1]["type"] == "run.completed"
-    assert_well_formed_run([e for e in events if e["type"] != "error"])
+    assert_whole_run([e for e in events if e["type"] != "error"])
 
 
 async def test_cancel_ends_the_run_and_the_next_one_works(paced_server: LiveServer) -> None:
