@@ -175,3 +175,26 @@ async def test_a_message_to_a_running_conversation_is_busy_and_join_picks_it_up(
             assert busy["type"] == "error" and busy["code"] == "busy"
             rest = await join(ws, conversation_id="conv-busy", after_seq=seen[-1]["seq"])
     assert_whole_run(seen + rest)
+
+
+async def test_a_run_cancelled_before_its_first_step_still_ends_once_and_frees_its_conversation(
+    tmp_path: Any,
+) -> None:
+    from agents_app.memory.store import RunRecord
+    from agents_app.runs.registry import Runs
+    from agents_app.runs.turn import Turn
+    from tests.run_helpers import Collector
+
+    engine = paced()
+    runs = Runs(engine)
+    run = await runs.start(Turn(conversation_id="c-early", text=JOKE))
+    assert run is not None
+    # No await between start and cancel: the run's task has not taken a step yet (a cancel
+    # frame read right behind the message does exactly this).
+    assert await runs.cancel(run_id=run.run_id, reason="cancelled by client")
+    seen = Collector()
+    await asyncio.wait_for(runs.follow(RunRecord(run.run_id, "c-early", running=True), seen), 5)
+    await asyncio.wait([run.task])
+    assert [e.type for e in seen.events] == ["run.started", "run.cancelled"]  # type: ignore[attr-defined]
+    assert [e.seq for e in seen.events] == [1, 2]
+    assert await engine.store.claim("c-early", "run_next")  # not left locked

@@ -183,8 +183,8 @@ async def client_gone(client: Client, runs: Runs, reason: str = "client disconne
     latest = client.started[-1]
     for run_id in client.started:
         run = runs.local(run_id)
-        if run is not None and not run.task.done():
-            run.task.cancel(reason)
+        if run is not None:
+            run.cancel(reason)
     if runs.local(latest) is None:
         # Its last run may be going on another instance: that one learns of it through the
         # store (only if that very run still holds its conversation).

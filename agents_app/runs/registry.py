@@ -16,7 +16,7 @@ import structlog
 from agents_app.engine import Engine
 from agents_app.graph import Graph
 from agents_app.memory.store import RunRecord, StoreUnavailable
-from agents_app.protocol.events import TerminalEvent
+from agents_app.protocol.events import RunCancelled, RunIds, RunStarted, TerminalEvent
 from agents_app.runs.conversation import memory_down, run_in_conversation
 from agents_app.runs.follow import follow_logged
 from agents_app.runs.log import RunLog, Subscriber
@@ -31,10 +31,27 @@ class Run:
     log: RunLog
     task: asyncio.Task[TerminalEvent | None] = field(init=False)
     started_by: str | None = None  # the client that sent the message, for on_disconnect
+    began: bool = False  # its task has taken its first step
+    cancel_reason: str | None = None
 
     @property
     def run_id(self) -> str:
         return self.turn.run_id
+
+    def cancel(self, reason: str) -> bool:
+        """Stop the run; it still ends with exactly one terminal event. False if it is over.
+
+        A task cancelled before its first step would never run its own clean-up (no
+        terminal event, the conversation left locked), so such a run is only told to stop,
+        and does so the moment it begins.
+        """
+        if self.task.done():
+            return False
+        if self.began:
+            self.task.cancel(reason)
+        else:
+            self.cancel_reason = self.cancel_reason or reason
+        return True
 
 
 class Runs:
@@ -71,9 +88,12 @@ class Runs:
 
     async def _drive(self, run: Run, graph: Graph, timeout_s: float | None) -> TerminalEvent:
         engine = self.engine
+        run.began = True
         with structlog.contextvars.bound_contextvars(
             run_id=run.run_id, conversation_id=run.turn.conversation_id
         ):
+            if run.cancel_reason is not None:
+                return await self._stopped_before_it_began(run, graph, run.cancel_reason)
             try:
                 return await run_in_conversation(
                     run.turn,
@@ -87,7 +107,18 @@ class Runs:
                 # The run's task ends once its terminal event is logged and delivered.
                 await run.log.close()
 
+    async def _stopped_before_it_began(self, run: Run, graph: Graph, reason: str) -> TerminalEvent:
+        ids = RunIds(run_id=run.run_id, conversation_id=run.turn.conversation_id)
+        run.log.put(RunStarted(**ids, agent=run.turn.agent or graph.start, input=run.turn.text))
+        with contextlib.suppress(StoreUnavailable):
+            await self.engine.store.release(run.turn.conversation_id, run.run_id)
+        terminal = RunCancelled(**ids, reason=reason)
+        run.log.put(terminal)
+        await run.log.close()
+        return terminal
+
     async def _unavailable(self, run: Run, graph: Graph, exc: Exception) -> TerminalEvent:
+        run.began = True
         terminal = memory_down(run.turn, graph, run.log.put, exc)
         await run.log.close()
         return terminal
@@ -142,8 +173,7 @@ class Runs:
         run = self._local.get(run_id) if run_id else None
         if run is None and conversation_id is not None:
             run = self.running_in(conversation_id)
-        if run is not None and not run.task.done():
-            run.task.cancel(reason)
+        if run is not None and run.cancel(reason):
             return True
         if conversation_id is None and run_id is not None:
             record = await self.find(run_id=run_id)
@@ -158,8 +188,9 @@ class Runs:
 
     async def aclose(self) -> None:
         """Cancel every run of this process (shutdown) and wait for their terminal events."""
-        tasks = [run.task for run in self._local.values()]
-        for task in tasks:
-            task.cancel("server shutting down")
+        runs = list(self._local.values())
+        for run in runs:
+            run.cancel("server shutting down")
+        tasks = [run.task for run in runs]
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*tasks, return_exceptions=True)
