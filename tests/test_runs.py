@@ -198,3 +198,19 @@ async def test_a_run_cancelled_before_its_first_step_still_ends_once_and_frees_i
     assert [e.type for e in seen.events] == ["run.started", "run.cancelled"]  # type: ignore[attr-defined]
     assert [e.seq for e in seen.events] == [1, 2]
     assert await engine.store.claim("c-early", "run_next")  # not left locked
+
+
+async def test_a_join_that_cannot_reach_the_end_says_so(monkeypatch: Any) -> None:
+    from agents_app.protocol.events import RunStarted
+    from agents_app.runs import follow
+
+    monkeypatch.setattr(follow, "ORPHAN_AFTER_S", 0.5)
+    engine = paced(run_log_ttl_s=0.4)
+    started = RunStarted(run_id="run_ghost", conversation_id="ghost", seq=1, agent="a", input="x")
+    # A run another instance logged the start of, then went silent: its log expires under us.
+    await engine.store.append_events("run_ghost", "ghost", [(1, started.model_dump_json())])
+    async with live_server(engine) as live, live.connect() as ws:
+        await ready(ws)
+        events = await join(ws, run_id="run_ghost")
+    assert events[0]["type"] == "run.started"
+    assert events[-1]["type"] == "error" and events[-1]["code"] == "unavailable"

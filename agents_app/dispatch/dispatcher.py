@@ -33,6 +33,7 @@ BUSY = "A run is in progress in this conversation; wait for it, join it (run.joi
 RATE_LIMITED = "Too many messages; slow down a little."
 TOO_MANY_CONVERSATIONS = "Too many conversations on one connection."
 NO_RUN_TO_CANCEL = "No run to cancel."
+LOST_TRACK = "The run can no longer be followed (its log expired or is unreachable); join again."
 
 
 @dataclass
@@ -160,11 +161,19 @@ class Dispatcher:
     def _follow(self, record: RunRecord, after_seq: int) -> asyncio.Task[bool]:
         client = self.client
         task = asyncio.create_task(
-            self.runs.follow(record, self.outbox, after_seq), name=f"follow:{record.run_id}"
+            self._follow_to_end(record, after_seq), name=f"follow:{record.run_id}"
         )
         client.following, client.following_run = task, record.run_id
         client.following_ended = False
         return task
+
+    async def _follow_to_end(self, record: RunRecord, after_seq: int) -> bool:
+        reached = await self.runs.follow(record, self.outbox, after_seq)
+        if not reached and not self.outbox.closed:
+            # The client is still here but the run's end will not come (its log expired, or
+            # the store is unreachable): say so rather than leave it waiting.
+            self.outbox.put(Error(code="unavailable", message=LOST_TRACK))
+        return reached
 
     def admit(self) -> Reply | None:
         """The rate limit, for every frame or request: an error reply when over it."""
