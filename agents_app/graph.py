@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +12,9 @@ from typing import Any
 from agents import Agent, FunctionTool, handoff
 from agents.extensions.handoff_prompt import prompt_with_handoff_instructions
 
+from agents_app.approvals import policy
 from agents_app.config import AgentsConfig
+from agents_app.config.schema import ApprovalRule
 from agents_app.models.routing import with_keywords
 from agents_app.protocol.events import AgentInfo
 
@@ -26,11 +31,25 @@ class Graph:
     def resume(self) -> str:
         return self.config.resume
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever the config does: a run paused under one graph resumes under it only."""
+        return hashlib.sha256(self.config.model_dump_json().encode()).hexdigest()[:16]
+
     def id_of(self, agent: Agent[Any]) -> str:
         return self._ids.get(id(agent), agent.name)
 
     def agent(self, agent_id: str | None) -> Agent[Any]:
         return self.agents[agent_id or self.start]
+
+
+def _approved(tool: FunctionTool, rule: ApprovalRule | None) -> FunctionTool:
+    """`tool` with this agent's approval rule (a copy: the registry's tool stays as it is)."""
+    if rule is None:
+        return tool
+    copied = copy.copy(tool)
+    copied.needs_approval = policy(rule)
+    return copied
 
 
 def build_graph(
@@ -48,7 +67,7 @@ def build_graph(
             instructions=(
                 prompt_with_handoff_instructions(instructions) if spec.handoffs else instructions
             ),
-            tools=[get_tool(name) for name in spec.tools],
+            tools=[_approved(get_tool(name), spec.approvals.get(name)) for name in spec.tools],
             model=model_override or config.model_for(agent_id),
             model_settings=config.model_settings_for(agent_id),
         )

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     history_items: int = Field(default=100, gt=0, validation_alias="AGENTS_HISTORY_ITEMS")
     # How long a run's event log is kept after its last event (for run.join and replay).
     run_log_ttl_s: float = Field(default=600.0, gt=0, validation_alias="AGENTS_RUN_LOG_TTL")
+    # How long a run paused for approval waits for run.resume (then it cannot be resumed).
+    approval_ttl_s: float = Field(default=3600.0, gt=0, validation_alias="AGENTS_APPROVAL_TTL")
     # Overrides agents.yaml's `on_disconnect` when set.
     on_disconnect: Literal["continue", "cancel"] | None = Field(
         default=None, validation_alias="AGENTS_ON_DISCONNECT"

@@ -110,7 +110,7 @@ async def recv_until(
 
 
 def is_terminal(event: dict[str, Any]) -> bool:
-    return event["type"] in {"run.completed", "run.failed", "run.cancelled"}
+    return event["type"] in {"run.completed", "run.failed", "run.cancelled", "run.interrupted"}
 
 
 async def ready(ws: ClientConnection) -> dict[str, Any]:

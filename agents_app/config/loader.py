@@ -155,6 +155,7 @@ class _Loader:
                 continue
             self._check_refs(loc, "handoffs", spec.get("handoffs"), ids, "agent")
             self._check_refs(loc, "tools", spec.get("tools"), self.tool_names, "tool")
+            self._check_approvals(loc, spec)
             handoffs = spec.get("handoffs")
             if isinstance(handoffs, list) and agent_id in handoffs:
                 at = (*loc, "handoffs", handoffs.index(agent_id))
@@ -180,6 +181,18 @@ class _Loader:
                 hint = did_you_mean(name, known) or f" ({known_list(known)})"
                 self._add(self.locator.value(at), at, f"unknown {what} {name!r}{hint}")
             seen.add(name)
+
+    def _check_approvals(self, loc: Loc, spec: dict[Any, Any]) -> None:
+        approvals, tools = spec.get("approvals"), spec.get("tools")
+        if not isinstance(approvals, dict):
+            return
+        own = [t for t in tools if isinstance(t, str)] if isinstance(tools, list) else []
+        for name in approvals:
+            if isinstance(name, str) and name not in own:
+                at = (*loc, "approvals", name)
+                hint = did_you_mean(name, own) or f" (its tools: {', '.join(own) or 'none'})"
+                message = f"approval for {name!r}, which is not one of this agent's tools{hint}"
+                self._add(self.locator.key(at), at, message)
 
     # -- instructions --------------------------------------------------------------------
 

@@ -77,6 +77,32 @@ class DefaultsSpec(_Strict):
     )
 
 
+class ArgumentRule(_Strict):
+    """Ask for approval depending on one argument of the call (exactly one condition)."""
+
+    argument: str = Field(min_length=1, description="The tool argument the rule reads.")
+    domain_not_in: tuple[Annotated[str, Field(min_length=1)], ...] | None = Field(
+        default=None,
+        strict=False,
+        description="Ask unless the argument is an http(s) URL whose host is one of these "
+        "domains or a subdomain of one (e.g. [wikipedia.org]).",
+    )
+    not_in: tuple[str, ...] | None = Field(
+        default=None,
+        strict=False,
+        description="Ask unless the argument's value is exactly one of these.",
+    )
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> ArgumentRule:
+        if (self.domain_not_in is None) == (self.not_in is None):
+            raise ValueError("set exactly one of 'domain_not_in' or 'not_in'")
+        return self
+
+
+ApprovalRule = Literal["always"] | ArgumentRule
+
+
 class AgentSpec(_Strict):
     """One agent. Its id is its key under ``agents:``, not a field."""
 
@@ -112,6 +138,12 @@ class AgentSpec(_Strict):
     )
     tools: tuple[str, ...] = Field(
         default=(), strict=False, description="Tool names from the tools registry."
+    )
+    approvals: dict[str, ApprovalRule] = Field(
+        default={},
+        description="Tools of this agent that need a person's yes before they run: `always`, "
+        "or a rule on one argument. The run stops with run.interrupted and goes on when a "
+        "client answers with run.resume.",
     )
     model: str | None = Field(
         default=None, min_length=1, description="Overrides defaults.model for this agent."

@@ -14,16 +14,18 @@ import structlog
 
 from agents_app.dispatch.client import Client
 from agents_app.dispatch.outbox import Outbox
-from agents_app.memory.store import RunRecord
+from agents_app.memory.store import RunRecord, StoreUnavailable
 from agents_app.protocol.commands import (
     BadFrame,
     CancelRun,
     JoinRun,
     Ping,
+    ResumeRun,
     UserMessage,
     parse_frame,
 )
-from agents_app.protocol.events import Error, ErrorCode, Pong
+from agents_app.protocol.events import Error, ErrorCode, Pong, now_ms
+from agents_app.runs.approval import Paused, Resumption, Verdict
 from agents_app.runs.registry import Run, Runs
 from agents_app.runs.turn import Turn
 
@@ -33,6 +35,15 @@ BUSY = "A run is in progress in this conversation; wait for it, join it (run.joi
 RATE_LIMITED = "Too many messages; slow down a little."
 TOO_MANY_CONVERSATIONS = "Too many conversations on one connection."
 NO_RUN_TO_CANCEL = "No run to cancel."
+APPROVAL_PENDING = (
+    "This conversation waits for a decision on run {run_id}'s tool calls; answer it with "
+    "run.resume first."
+)
+NOT_PAUSED = "No run {run_id!r} waits for approval (unknown, already resumed, or expired)."
+CONFIG_CHANGED = (
+    "The agents' configuration changed since run {run_id} paused, so it cannot go on "
+    "safely; send your message again."
+)
 LOST_TRACK = "The run can no longer be followed (its log expired or is unreachable); join again."
 
 
@@ -95,6 +106,12 @@ class Dispatcher:
                 return Reply()
             case CancelRun():
                 return await self.cancel(command.run_id)
+            case ResumeRun():
+                verdicts = {
+                    d.call_id: Verdict(approve=d.approve, message=d.message)
+                    for d in command.decisions
+                }
+                return await self.resume(command.run_id, verdicts)
             case JoinRun():
                 return await self.join(
                     run_id=command.run_id,
@@ -124,6 +141,8 @@ class Dispatcher:
                 return _error("rate_limited", TOO_MANY_CONVERSATIONS)
             client.conversations.add(conversation)
         client.conversation = conversation
+        if turn.resume is None and (waiting := await self._pending_approval(conversation)):
+            return _error("approval_pending", APPROVAL_PENDING.format(run_id=waiting))
         run = await self.runs.start(
             turn, graph=graph, timeout_s=self._timeout_s, started_by=client.id
         )
@@ -132,6 +151,54 @@ class Dispatcher:
         client.started = [*client.started[-15:], run.run_id]
         record = RunRecord(run.run_id, conversation, running=True)
         return Reply(run=run, follow=self._follow(record, 0))
+
+    async def resume(self, run_id: str, verdicts: dict[str, Verdict]) -> Reply:
+        """Go on with a run that paused for approval: a decision for every call that waits."""
+        if self.client.busy:
+            return _error("busy", BUSY)
+        store = self.engine.store
+        try:
+            found = await store.approval(run_id)
+        except StoreUnavailable:
+            return _error("unavailable", "Conversation memory is unavailable; try again shortly.")
+        if found is None:
+            return _error("not_found", NOT_PAUSED.format(run_id=run_id))
+        paused = Paused.from_record(found[1])
+        waiting = {call.call_id for call in paused.pending}
+        if set(verdicts) != waiting:
+            missing, unknown = sorted(waiting - set(verdicts)), sorted(set(verdicts) - waiting)
+            detail = "; ".join(
+                part
+                for part in (
+                    f"no decision for {', '.join(missing)}" if missing else "",
+                    f"no call {', '.join(unknown)} waits" if unknown else "",
+                )
+                if part
+            )
+            return _error("bad_request", f"Decide every call that waits, and only those: {detail}.")
+        if paused.config != self.engine.graph.fingerprint:
+            return _error("bad_request", CONFIG_CHANGED.format(run_id=run_id))
+        # Taken once: a second resume, from here or anywhere, finds nothing to act on.
+        if not await store.take_approval(run_id):
+            return _error("not_found", NOT_PAUSED.format(run_id=run_id))
+        turn = Turn(
+            conversation_id=paused.conversation_id,
+            text="",
+            agent=paused.pending[0].agent,
+            resume=Resumption(paused, verdicts),
+        )
+        reply = await self.start(turn)
+        if reply.error is not None:
+            # Not started (busy, caps): the approval waits on, as it was.
+            ttl_s = max(1.0, (paused.expires_at - now_ms()) / 1000)
+            await store.save_approval(run_id, paused.conversation_id, found[1], ttl_s)
+        return reply
+
+    async def _pending_approval(self, conversation_id: str) -> str | None:
+        try:
+            return await self.engine.store.pending_approval(conversation_id)
+        except StoreUnavailable:
+            return None  # the run itself will report the store
 
     async def join(
         self, *, run_id: str | None, conversation_id: str | None, after_seq: int

@@ -157,6 +157,42 @@ class RedisStore:
             return None
         return await self.find_run(run_id=_text(last))
 
+    async def save_approval(
+        self, run_id: str, conversation_id: str, record: str, ttl_s: float
+    ) -> None:
+        ms = int(ttl_s * 1000)
+
+        async def work() -> None:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.set(self._key("approval", run_id), f"{conversation_id}\n{record}", px=ms)
+                pipe.set(self._key("approval-in", conversation_id), run_id, px=ms)
+                await pipe.execute()
+
+        await self._call(work)
+
+    async def approval(self, run_id: str) -> tuple[str, str] | None:
+        value = await self._call(lambda: self._client.get(self._key("approval", run_id)))
+        if value is None:
+            return None
+        conversation_id, _, record = _text(value).partition("\n")
+        return conversation_id, record
+
+    async def take_approval(self, run_id: str) -> bool:
+        # DEL answers 1 to exactly one caller: the decision is acted on once.
+        deleted = await self._call(lambda: self._client.delete(self._key("approval", run_id)))
+        return bool(deleted)
+
+    async def pending_approval(self, conversation_id: str) -> str | None:
+        run_id = await self._call(
+            lambda: self._client.get(self._key("approval-in", conversation_id))
+        )
+        if run_id is None:
+            return None
+        found = _text(run_id)
+        # The pointer outlives a taken approval until its TTL: check the record is still there.
+        exists = await self._call(lambda: self._client.exists(self._key("approval", found)))
+        return found if exists else None
+
     async def _holder(self, conversation_id: str) -> str | None:
         value = await self._call(lambda: self._client.get(self._key("lock", conversation_id)))
         return None if value is None else _text(value)

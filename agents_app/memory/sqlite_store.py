@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS logged_runs (
     expires REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS logged_runs_by_conversation ON logged_runs (conversation_id, expires);
+CREATE TABLE IF NOT EXISTS approvals (
+    run_id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS approvals_by_conversation ON approvals (conversation_id, expires);
 """
 
 
@@ -226,6 +233,44 @@ class SQLiteStore:
             return None if last is None else RunRecord(last[0], str(conversation_id), False)
 
         return await self._run(work)
+
+    async def save_approval(
+        self, run_id: str, conversation_id: str, record: str, ttl_s: float
+    ) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO approvals (run_id, conversation_id, record, expires)"
+                " VALUES (?, ?, ?, ?)",
+                (run_id, conversation_id, record, time.time() + ttl_s),
+            )
+        )
+
+    async def approval(self, run_id: str) -> tuple[str, str] | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT conversation_id, record FROM approvals WHERE run_id = ? AND expires >= ?",
+                (run_id, time.time()),
+            ).fetchone()
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    async def take_approval(self, run_id: str) -> bool:
+        cursor = await self._run(
+            lambda db: db.execute(
+                "DELETE FROM approvals WHERE run_id = ? AND expires >= ?", (run_id, time.time())
+            )
+        )
+        return cursor.rowcount == 1
+
+    async def pending_approval(self, conversation_id: str) -> str | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT run_id FROM approvals WHERE conversation_id = ? AND expires >= ?"
+                " ORDER BY expires DESC LIMIT 1",
+                (conversation_id, time.time()),
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
 
     async def aclose(self) -> None:
         self._db.close()

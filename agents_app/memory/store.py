@@ -73,6 +73,22 @@ class ConversationStore(Protocol):
     ) -> RunRecord | None:
         """A logged run by id, or a conversation's running run, else its last logged one."""
 
+    # Runs paused for approval: their SDK state, kept here and never sent to a client.
+
+    async def save_approval(
+        self, run_id: str, conversation_id: str, record: str, ttl_s: float
+    ) -> None:
+        """Keep a paused run's record until it is taken or `ttl_s` passes."""
+
+    async def approval(self, run_id: str) -> tuple[str, str] | None:
+        """(conversation id, record) of a paused run, or None (unknown, taken or expired)."""
+
+    async def take_approval(self, run_id: str) -> bool:
+        """Remove it; True for exactly one caller, however many try at once."""
+
+    async def pending_approval(self, conversation_id: str) -> str | None:
+        """The run of this conversation that waits for approval, if any."""
+
     async def aclose(self) -> None: ...
 
 

@@ -16,6 +16,7 @@ error, pong) have no AG-UI counterpart and travel as CUSTOM events named by thei
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -23,9 +24,11 @@ from typing import Any
 from ag_ui.core import (
     BaseEvent,
     CustomEvent,
+    Interrupt,
     RunErrorEvent,
     RunFinishedCancelledOutcome,
     RunFinishedEvent,
+    RunFinishedInterruptOutcome,
     RunStartedEvent,
     StepFinishedEvent,
     StepStartedEvent,
@@ -42,6 +45,7 @@ from ag_ui.encoder import EventEncoder
 
 from agents_app.protocol.events import (
     AgentSwitched,
+    ApprovalRequested,
     Event,
     MessageCompleted,
     MessageStarted,
@@ -50,6 +54,7 @@ from agents_app.protocol.events import (
     RunCompleted,
     RunEvent,
     RunFailed,
+    RunInterrupted,
     RunStarted,
     TextDelta,
     ToolCallCompleted,
@@ -70,6 +75,7 @@ class AgUiEncoder:
         self._sse = EventEncoder() if sse else None
         self._step: str | None = None
         self._open_messages: list[str] = []
+        self._approvals: dict[str, ApprovalRequested] = {}
 
     def __call__(self, event: Event) -> list[str] | None:
         out = self.translate(event)
@@ -154,6 +160,36 @@ class AgUiEncoder:
                     metadata={"retryable": event.retryable},
                 )
                 return [*self._close_all(ts), error]
+            case ApprovalRequested():
+                self._approvals[event.call_id] = event
+                return [
+                    CustomEvent(
+                        name="approval.requested",
+                        value=event.model_dump(mode="json", exclude={"type"}),
+                        timestamp=ts,
+                    )
+                ]
+            case RunInterrupted():
+                asked = [self._approvals.pop(c, None) for c in event.pending]
+                interrupted = RunFinishedEvent(
+                    thread_id=event.conversation_id,
+                    run_id=event.run_id,
+                    outcome=RunFinishedInterruptOutcome(
+                        interrupts=[
+                            Interrupt(
+                                id=call_id,
+                                reason="tool_call",
+                                tool_call_id=call_id,
+                                message=f"{a.agent} wants to run {a.tool}" if a else None,
+                                expires_at=_iso(a.expires_at) if a else None,
+                                metadata={"tool": a.tool, "arguments": a.arguments} if a else None,
+                            )
+                            for call_id, a in zip(event.pending, asked, strict=True)
+                        ]
+                    ),
+                    timestamp=ts,
+                )
+                return [*self._close_all(ts), interrupted]
             case RunCancelled():
                 cancelled = RunFinishedEvent(
                     thread_id=event.conversation_id,
@@ -230,3 +266,7 @@ class AgUiEncoder:
                 )
             ],
         )
+
+
+def _iso(unix_ms: int) -> str:
+    return datetime.datetime.fromtimestamp(unix_ms / 1000, datetime.UTC).isoformat()

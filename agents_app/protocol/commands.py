@@ -37,11 +37,27 @@ class JoinRun(_Command):
     after_seq: int = Field(default=0, ge=0)
 
 
+class Decision(_Command):
+    call_id: str = Field(min_length=1, max_length=200)
+    approve: bool
+    message: str | None = Field(default=None, max_length=2000)  # told to the model on a no
+
+
+class ResumeRun(_Command):
+    """Answer a run that stopped for approval: a decision for every pending call (rev. 2)."""
+
+    type: Literal["run.resume"] = "run.resume"
+    run_id: str = Field(min_length=1, max_length=200)
+    decisions: list[Decision] = Field(min_length=1, max_length=100)
+
+
 class Ping(_Command):
     type: Literal["ping"] = "ping"
 
 
-Command = Annotated[UserMessage | CancelRun | JoinRun | Ping, Field(discriminator="type")]
+Command = Annotated[
+    UserMessage | CancelRun | JoinRun | ResumeRun | Ping, Field(discriminator="type")
+]
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
 
 

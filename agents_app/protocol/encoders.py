@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from agents_app.protocol.events import (
     AgentSwitched,
+    ApprovalRequested,
     Error,
     Event,
     MessageCompleted,
@@ -19,6 +20,7 @@ from agents_app.protocol.events import (
     RunCompleted,
     RunEvent,
     RunFailed,
+    RunInterrupted,
     TextDelta,
     ToolCallCompleted,
     ToolCallStarted,
@@ -67,6 +69,10 @@ def encode_pretty(event: Event) -> str | None:
             return f"✗ {event.code}: {event.message}\n"
         case RunCancelled():
             return f"✗ cancelled: {event.reason}\n"
+        case ApprovalRequested():
+            return f"? {event.agent} wants to run {event.tool}({_args(event.arguments)})\n"
+        case RunInterrupted():
+            return f"⏸ waiting for approval of {', '.join(event.pending)} (run.resume)\n"
         case Error():
             return f"✗ {event.code}: {event.message}\n"
     return None

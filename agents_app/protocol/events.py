@@ -61,6 +61,8 @@ class RunStarted(RunEvent):
     type: Literal["run.started"] = "run.started"
     agent: str
     input: str
+    # Revision 2: the run this one continues after its approvals were decided.
+    resumed_from: str | None = None
 
 
 class AgentSwitched(RunEvent):
@@ -128,6 +130,24 @@ class RunCancelled(RunEvent):
     reason: str
 
 
+class ApprovalRequested(RunEvent):
+    """A tool call waits for a person's yes or no (revision 2); follows its tool.call.started."""
+
+    type: Literal["approval.requested"] = "approval.requested"
+    call_id: str
+    agent: str
+    tool: str
+    arguments: dict[str, Any]
+    expires_at: int  # unix ms: answer with run.resume before then
+
+
+class RunInterrupted(RunEvent):
+    """The run stopped for approval (terminal, revision 2); `run.resume` continues it."""
+
+    type: Literal["run.interrupted"] = "run.interrupted"
+    pending: list[str]  # call ids
+
+
 class AgentInfo(BaseModel):
     id: str
     name: str
@@ -160,8 +180,8 @@ class Pong(Event):
     type: Literal["pong"] = "pong"
 
 
-TerminalEvent = RunCompleted | RunFailed | RunCancelled
-TERMINAL_TYPES = frozenset({"run.completed", "run.failed", "run.cancelled"})
+TerminalEvent = RunCompleted | RunFailed | RunCancelled | RunInterrupted
+TERMINAL_TYPES = frozenset({"run.completed", "run.failed", "run.cancelled", "run.interrupted"})
 
 ServerEvent = Annotated[
     RunStarted
@@ -174,6 +194,8 @@ ServerEvent = Annotated[
     | RunCompleted
     | RunFailed
     | RunCancelled
+    | ApprovalRequested
+    | RunInterrupted
     | SessionReady
     | Error
     | Pong,

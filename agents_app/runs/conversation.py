@@ -26,6 +26,7 @@ from agents_app.protocol.events import (
     RunStarted,
     TerminalEvent,
 )
+from agents_app.runs.approval import Paused
 from agents_app.runs.execute import Emit, run_turn
 from agents_app.runs.turn import Turn
 from agents_app.stream.failures import MEMORY_DOWN as STORE_FAILURE
@@ -67,6 +68,7 @@ async def run_in_conversation(
                 session=session,
                 timeout_s=timeout_s,
                 graph=graph,
+                pause=lambda paused: _keep(store, paused, engine.settings.approval_ttl_s),
             )
         finally:
             watcher.cancel()
@@ -81,6 +83,11 @@ async def run_in_conversation(
             await store.release_session(session)
         for event in held:
             emit(event)
+
+
+async def _keep(store: ConversationStore, paused: Paused, ttl_s: float) -> None:
+    """The paused run's state goes to the store before anyone can see it is paused."""
+    await store.save_approval(paused.run_id, paused.conversation_id, paused.to_record(), ttl_s)
 
 
 async def _resume_agent(graph: Graph, store: ConversationStore, cid: str) -> str | None:

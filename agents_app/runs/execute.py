@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from agents import Runner, Session
@@ -13,20 +14,26 @@ from agents.result import RunResultStreaming
 from agents_app.engine import Engine, TurnContext
 from agents_app.graph import Graph
 from agents_app.protocol.events import (
+    ApprovalRequested,
     RunCancelled,
     RunCompleted,
     RunEvent,
     RunFailed,
     RunIds,
+    RunInterrupted,
     RunStarted,
     TerminalEvent,
     Usage,
+    now_ms,
 )
+from agents_app.runs.approval import Paused, pending_calls, restore, snapshot
 from agents_app.runs.turn import Turn
 from agents_app.stream.failures import Failure, classify
 from agents_app.stream.translator import Translator
 
 Emit = Callable[[RunEvent], None]
+# Called when the run stops for approval, before its terminal event: keep what resumes it.
+Pause = Callable[[Paused], Awaitable[None]]
 log = structlog.get_logger("agents_app.turn")
 OUT_OF_TIME = Failure("timeout", "The run reached its time limit before finishing.", retryable=True)
 
@@ -39,6 +46,7 @@ async def run_turn(
     session: Session | None = None,
     timeout_s: float | None = None,
     graph: Graph | None = None,
+    pause: Pause | None = None,
 ) -> TerminalEvent:
     """Run the turn, emitting every event; the terminal event is emitted and returned.
 
@@ -62,16 +70,25 @@ async def run_turn(
             tool_errors=context.tool_errors,
             output_limit=engine.settings.tool_output_limit,
         )
-        emit(RunStarted(**ids, agent=translator.agent_id, input=turn.text))
-        log.info("run.started", agent=translator.agent_id, chars=len(turn.text))
+        resumed_from = turn.resume.paused.run_id if turn.resume else None
+        emit(
+            RunStarted(**ids, agent=translator.agent_id, input=turn.text, resumed_from=resumed_from)
+        )
+        log.info("run.started", agent=translator.agent_id, resumed_from=resumed_from)
         result: RunResultStreaming | None = None
         terminal: TerminalEvent
         deadline = asyncio.timeout(timeout_s)
         try:
             async with deadline:
+                run_input: Any = turn.model_input()
+                if turn.resume is not None:
+                    run_input, refused = await restore(turn.resume, graph, context)
+                    context.tool_errors.update(refused)
+                    for call in turn.resume.paused.pending:
+                        translator.expect_call(call.call_id, call.agent, call.tool)
                 result = Runner.run_streamed(
                     agent,
-                    turn.model_input(),
+                    run_input,
                     context=context,
                     max_turns=engine.settings.max_turns,
                     run_config=engine.run_config(),
@@ -80,6 +97,10 @@ async def run_turn(
                 async for event in result.stream_events():
                     for out in translator.translate(event):
                         emit(out)
+                if result.interruptions:
+                    terminal = await _paused(turn, result, graph, emit, pause, engine)
+                    emit(terminal)
+                    return terminal
             terminal = RunCompleted(
                 **ids,
                 agent=graph.id_of(result.last_agent),
@@ -118,6 +139,45 @@ async def run_turn(
                 **terminal.usage.model_dump(),
             )
         return terminal
+
+
+async def _paused(
+    turn: Turn,
+    result: RunResultStreaming,
+    graph: Graph,
+    emit: Emit,
+    pause: Pause | None,
+    engine: Engine,
+) -> RunInterrupted:
+    """Announce each call that waits, keep the state that resumes them: `run.interrupted`."""
+    ids = RunIds(run_id=turn.run_id, conversation_id=turn.conversation_id)
+    pending = pending_calls(result, graph)
+    expires_at = now_ms() + round(engine.settings.approval_ttl_s * 1000)
+    if pause is None:
+        raise RuntimeError("a tool needs approval, and this run cannot be paused")
+    await pause(
+        Paused(
+            run_id=turn.run_id,
+            conversation_id=turn.conversation_id,
+            config=graph.fingerprint,
+            expires_at=expires_at,
+            pending=pending,
+            state=snapshot(result),
+        )
+    )
+    for call in pending:
+        emit(
+            ApprovalRequested(
+                **ids,
+                call_id=call.call_id,
+                agent=call.agent,
+                tool=call.tool,
+                arguments=call.arguments,
+                expires_at=expires_at,
+            )
+        )
+    log.info("run.interrupted", pending=[call.call_id for call in pending])
+    return RunInterrupted(**ids, pending=[call.call_id for call in pending])
 
 
 def _usage(result: RunResultStreaming) -> Usage:

@@ -1,11 +1,15 @@
-"""`Turn`: one user message to be answered — the input of exactly one run."""
+"""`Turn`: what one run answers — a user's message, or the decisions on a paused run's calls."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from agents import TResponseInputItem
+
+if TYPE_CHECKING:
+    from agents_app.runs.approval import Resumption
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,8 @@ class Turn:
     # None: the server keeps the conversation's history (an SDK session). A tuple: the
     # client holds the thread and sends it whole each run (AG-UI), so no session is used.
     history: tuple[TResponseInputItem, ...] | None = None
+    # Set when this run goes on from one that paused for approval (then `text` is empty).
+    resume: Resumption | None = None
 
     @property
     def client_holds_history(self) -> bool:

@@ -65,6 +65,10 @@ class Translator:
         self._messages: dict[int, str] = {}  # output_index → message_id (current response)
         self._calls: dict[str, _OpenCall] = {}
 
+    def expect_call(self, call_id: str, agent: str, tool: str) -> None:
+        """A call announced by an earlier run (paused for approval) whose output comes now."""
+        self._calls[call_id] = _OpenCall(agent, tool)
+
     @property
     def agent_id(self) -> str:
         return self._agent_id_of(self._agent)
