@@ -33,7 +33,7 @@ from tools.web import client as web_client
 
 log = structlog.get_logger("agents_app.engine")
 # Protocol revision 2 capabilities this server really has (session.ready.features).
-FEATURES = ("join",)
+FEATURES = ("join", "approvals")
 
 
 @dataclass

@@ -247,3 +247,16 @@ async def test_paused_in_one_invocation_resumed_from_another(
     resumed = [e for e in resumed if e["type"] != "session.ready"]
     assert resumed[0]["resumed_from"] == stop["run_id"]
     assert resumed[-1]["type"] == "run.completed"
+
+
+def test_the_graph_shows_which_calls_wait_for_approval(tmp_path: Path) -> None:
+    from agents_app.authoring.graph_page import graph_page
+    from agents_app.authoring.mermaid import GraphShape, to_mermaid
+
+    config = approvals_config(tmp_path, "{argument: topic, not_in: [cats]}")
+    shape = GraphShape.of(load_config(config, tool_names=tool_names()))
+    assert shape.asks("joker", "how_many_jokes") == "unless topic is one of cats"
+    assert shape.asks("researcher", "fetch_url") is None
+    assert "-.->|tool, needs approval| tool_how_many_jokes" in to_mermaid(shape)
+    page = graph_page(shape, source="agents.yaml", mermaid=to_mermaid(shape))
+    assert "needs approval unless topic is one of cats" in page

@@ -105,7 +105,8 @@ def _node(agent_id: str, box: _Box, shape: GraphShape) -> str:
         parts.append(
             f'<rect class="tool" x="{box.x + 10}" y="{ty}" width="{_NODE_W - 20}" '
             f'height="{_TOOL_H - 4}" rx="9"/>'
-            f'<text x="{box.x + 20}" y="{ty + 13}" class="toolname">tool: {escape(tool)}</text>'
+            f'<text x="{box.x + 20}" y="{ty + 13}" class="toolname">tool: {escape(tool)}'
+            f"{' ✋' if shape.asks(agent_id, tool) else ''}</text>"
         )
     parts.append("</g>")
     return "".join(parts)
@@ -128,6 +129,11 @@ def graph_svg(shape: GraphShape) -> str:
     return "".join(body)
 
 
+def _tool(shape: GraphShape, agent_id: str, tool: str) -> str:
+    when = shape.asks(agent_id, tool)
+    return escape(tool) + (f" (✋ needs approval {escape(when)})" if when else "")
+
+
 def _table(shape: GraphShape) -> str:
     rows = []
     for agent_id, name in shape.names.items():
@@ -137,7 +143,7 @@ def _table(shape: GraphShape) -> str:
             "<tr>"
             f"<td><code>{escape(agent_id)}</code>{marks}</td><td>{escape(name)}</td>"
             f"<td>{', '.join(escape(t) for t in shape.handoffs[agent_id]) or '—'}</td>"
-            f"<td>{', '.join(escape(t) for t in shape.tools[agent_id]) or '—'}</td>"
+            f"<td>{', '.join(_tool(shape, agent_id, t) for t in shape.tools[agent_id]) or '—'}</td>"
             f"<td>{reach}</td><td>{escape(shape.descriptions[agent_id]) or '—'}</td>"
             "</tr>"
         )

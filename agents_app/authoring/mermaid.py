@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from agents_app.config import AgentsConfig
 from agents_app.config.checks import reachable_from
+from agents_app.config.schema import ApprovalRule, ArgumentRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class GraphShape:
     tools: dict[str, tuple[str, ...]]
     descriptions: dict[str, str]
     reachable: tuple[str, ...]  # in breadth-first order from start
+    approvals: dict[str, dict[str, str]]  # agent id → tool → when it asks, in words
 
     @classmethod
     def of(cls, config: AgentsConfig) -> GraphShape:
@@ -33,7 +35,15 @@ class GraphShape:
             tools={agent_id: spec.tools for agent_id, spec in config.agents.items()},
             descriptions={a: " ".join(s.description.split()) for a, s in config.agents.items()},
             reachable=tuple(reachable_from(config.start, handoffs)),
+            approvals={
+                agent_id: {tool: describe(rule) for tool, rule in spec.approvals.items()}
+                for agent_id, spec in config.agents.items()
+            },
         )
+
+    def asks(self, agent_id: str, tool: str) -> str | None:
+        """When this agent's call of `tool` waits for a person's yes, in words; else None."""
+        return self.approvals.get(agent_id, {}).get(tool)
 
     @property
     def all_tools(self) -> list[str]:
@@ -75,7 +85,9 @@ def to_mermaid(shape: GraphShape, *, title: str | None = None) -> str:
             if target in shape.names
         )
     for agent_id, tools in shape.tools.items():
-        lines.extend(f"  {agent_node(agent_id)} -.->|tool| {tool_node(tool)}" for tool in tools)
+        for tool in tools:
+            edge = "tool, needs approval" if shape.asks(agent_id, tool) else "tool"
+            lines.append(f"  {agent_node(agent_id)} -.->|{edge}| {tool_node(tool)}")
     lines.append("  classDef start fill:#fff3c4,stroke:#b58900,stroke-width:3px")
     lines.append("  classDef tool fill:#eef6ee,stroke:#4c8c4a")
     lines.append("  classDef unreachable fill:#f4f4f4,stroke:#999,stroke-dasharray:4 3")
@@ -86,3 +98,12 @@ def to_mermaid(shape: GraphShape, *, title: str | None = None) -> str:
     if lost:
         lines.append(f"  class {','.join(map(agent_node, lost))} unreachable")
     return "\n".join(lines) + "\n"
+
+
+def describe(rule: ApprovalRule) -> str:
+    """An approval rule as a prompt author reads it."""
+    if not isinstance(rule, ArgumentRule):
+        return "always"
+    if rule.domain_not_in is not None:
+        return f"unless {rule.argument} is on {', '.join(rule.domain_not_in)}"
+    return f"unless {rule.argument} is one of {', '.join(rule.not_in or ())}"
