@@ -133,55 +133,55 @@ def chat(
     conversation: Annotated[
         str | None, typer.Option(help="Continue this conversation (default: a new one)")
     ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(metavar="RUN_ID", help="Decide the calls a paused run waits on, and go on"),
+    ] = None,
+    approve: Annotated[
+        list[str] | None, typer.Option(metavar="CALL_ID", help="With --resume: allow this call")
+    ] = None,
+    reject: Annotated[
+        list[str] | None, typer.Option(metavar="CALL_ID", help="With --resume: refuse this call")
+    ] = None,
+    message: Annotated[
+        str | None, typer.Option(help="With --reject: what the agent is told")
+    ] = None,
+    ask: Annotated[
+        bool | None,
+        typer.Option(
+            help="Ask on the terminal when a call needs approval [default: pretty output on a "
+            "terminal]; otherwise a paused run is printed and the command exits with 3"
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr)")] = "WARNING",
 ) -> None:
-    """Run one message (or follow a run by id) and print its events."""
-    from uuid import uuid4
+    """Run one message (or follow a run, or decide a paused one) and print its events."""
+    from agents_app.runs.approval import Verdict
+    from agents_app.terminal import EXIT_OK, ChatRequest, chat_session
 
-    from agents_app.dispatch.client import Client
-    from agents_app.dispatch.dispatcher import Dispatcher
-    from agents_app.dispatch.outbox import Outbox
-    from agents_app.protocol.encoders import new_encoder
-    from agents_app.runs.registry import Runs
-    from agents_app.runs.turn import Turn
-    from agents_app.sinks.stdout import StreamSink
-
-    if (text is None) == (join is None):
-        typer.echo("give a message to send, or --join RUN_ID (not both)", err=True)
+    if sum(x is not None for x in (text, join, resume)) != 1:
+        typer.echo("give a message to send, or --join RUN_ID, or --resume RUN_ID", err=True)
         raise typer.Exit(2)
+    verdicts = {call: Verdict(approve=True) for call in approve or ()}
+    verdicts |= {call: Verdict(approve=False, message=message) for call in reject or ()}
+    if resume is not None and not verdicts:
+        typer.echo("--resume needs --approve CALL_ID or --reject CALL_ID for each call", err=True)
+        raise typer.Exit(2)
+    request = ChatRequest(
+        fmt=fmt.value,
+        text=text,
+        agent=agent,
+        conversation=conversation,
+        join=join,
+        after_seq=after_seq,
+        resume=resume,
+        verdicts=verdicts,
+        ask=ask if ask is not None else fmt is ChatFormat.pretty and sys.stdin.isatty(),
+    )
     engine = _engine(_settings(log_level=log_level))
-
-    async def main() -> bool:
-        line_per_frame = fmt in (ChatFormat.json, ChatFormat.ag_ui)
-        sink = StreamSink(sys.stdout, line_per_frame=line_per_frame)
-        outbox = Outbox(sink, new_encoder(fmt.value, model=engine.model_info)).start()
-        runs = Runs(engine)
-        dispatcher = Dispatcher(Client.new("cli", engine.settings), outbox, runs)
-        try:
-            if join is not None:
-                reply = await dispatcher.join(
-                    run_id=join, conversation_id=None, after_seq=after_seq
-                )
-            else:
-                assert text is not None
-                cid = conversation or f"cli_{uuid4().hex[:12]}"
-                reply = await dispatcher.start(Turn(conversation_id=cid, text=text, agent=agent))
-            if reply.error is not None:
-                typer.echo(f"{reply.error.code}: {reply.error.message}", err=True)
-                raise typer.Exit(2 if reply.error.code in ("bad_request", "not_found") else 1)
-            assert reply.follow is not None
-            followed = await reply.follow
-            if reply.run is not None:
-                await asyncio.wait([reply.run.task])  # its log is whole in the store on exit
-            await outbox.aclose()
-            return followed and list(outbox.ended.values()) == ["run.completed"]
-        finally:
-            await outbox.aclose()
-            await runs.aclose()
-            await engine.aclose()
-
-    if not asyncio.run(main()):
-        raise typer.Exit(1)
+    code = asyncio.run(chat_session(engine, request))
+    if code != EXIT_OK:
+        raise typer.Exit(code)
 
 
 @schema_app.command("events")

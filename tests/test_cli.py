@@ -13,7 +13,9 @@ from tests.conftest import JOKES_SEED
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def agents_app(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def agents_app(
+    *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     environment = {
         k: v for k, v in os.environ.items() if k not in {"API_KEY", "FOLDER_ID", "BASE_URL"}
     }
@@ -26,6 +28,7 @@ def agents_app(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "agents_app", *args],
         capture_output=True,
         text=True,
+        input=stdin,
         timeout=60,
         cwd=ROOT,
         env=environment,
@@ -91,3 +94,38 @@ def test_schema_events_is_json_schema() -> None:
     schema = json.loads(result.stdout)
     mapping = schema["discriminator"]["mapping"]
     assert {"run.started", "text.delta", "run.failed", "session.ready"} <= set(mapping)
+
+
+def test_a_paused_run_exits_3_and_resume_goes_on(tmp_path: Path) -> None:
+    from tests.test_approvals import approvals_config
+
+    env = {
+        "AGENTS_DATA_DIR": str(tmp_path / "data"),
+        "AGENTS_CONFIG": str(approvals_config(tmp_path)),
+    }
+    paused = agents_app("chat", "Tell me a joke about cats", "-f", "json", **env)
+    assert paused.returncode == 3, paused.stderr
+    stop = json.loads(paused.stdout.splitlines()[-1])
+    assert stop["type"] == "run.interrupted"
+    [call_id] = stop["pending"]
+    resumed = agents_app(
+        "chat", "--resume", stop["run_id"], "--approve", call_id, "-f", "json", **env
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    events = [json.loads(line) for line in resumed.stdout.splitlines()]
+    assert events[0]["resumed_from"] == stop["run_id"] and events[-1]["type"] == "run.completed"
+    again = agents_app("chat", "--resume", stop["run_id"], "--approve", call_id, **env)
+    assert again.returncode == 2 and "not_found" in again.stderr
+
+
+def test_chat_asks_on_the_terminal(tmp_path: Path) -> None:
+    from tests.test_approvals import approvals_config
+
+    env = {
+        "AGENTS_DATA_DIR": str(tmp_path / "data"),
+        "AGENTS_CONFIG": str(approvals_config(tmp_path)),
+    }
+    result = agents_app("chat", "Tell me a joke about cats", "--ask", stdin="n\nnot now\n", **env)
+    assert result.returncode == 0, result.stderr
+    assert "joker wants to run how_many_jokes(). Allow?" in result.stderr
+    assert "error: Rejected: not now" in result.stdout
