@@ -271,3 +271,41 @@ async def _serve_on(engine: Engine, port: int) -> AsyncIterator[None]:
     app = create_app(engine)
     async with serving(app, port=port, lifespan="off", timeout_graceful_shutdown=1):
         yield
+
+
+@pytest.mark.parametrize("approve", [True, False])
+async def test_an_approval_card_decides_the_call_and_the_run_goes_on(
+    browser: Browser, tmp_path: Path, approve: bool
+) -> None:
+    from tests.test_approvals import approvals_config
+
+    settings = offline_settings(offline_pace_s=0.01, config_path=approvals_config(tmp_path))
+    async with live_server(Engine.from_settings(settings)) as live:
+        page = await open_chat(browser, page_url(live))
+        await send(page, JOKE)
+        card = page.locator(".approval-card")
+        await expect(card).to_be_visible()
+        await expect(card.locator(".approval-tool")).to_have_text("how_many_jokes")
+        await expect(card.locator(".approval-left")).to_have_text(re.compile(r"\d+ min \d+ s left"))
+        await expect(page.locator(".run-waiting")).to_be_visible()
+        await screenshot(page, "chat-approval-asked")
+        if approve:
+            await card.locator("button.approve").click()
+        else:
+            await card.locator(".approval-note").fill("Not now, please.")
+            await card.locator("button.reject").click()
+
+        await expect(page.locator(".run-completed")).to_be_visible()
+        await expect(page.locator(".run")).to_have_count(2)
+        continued = page.locator(".run").nth(1)
+        await expect(continued.locator(".run-head")).to_contain_text(
+            "continued after your decision"
+        )
+        tool = continued.locator(".tool-card")
+        if approve:
+            await expect(card).to_have_class(re.compile(r"\bapproved\b"))
+            await expect(tool.locator(".tool-output")).to_have_text("3")
+        else:
+            await expect(card).to_have_class(re.compile(r"\brejected\b"))
+            await expect(tool.locator(".tool-error")).to_have_text("Rejected: Not now, please.")
+        await screenshot(page, f"chat-approval-{'approved' if approve else 'rejected'}")

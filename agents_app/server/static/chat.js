@@ -35,6 +35,7 @@
     run: null, // the run in progress: {id, lastSeq, el, messages: Map, tools: Map}
     awaitingRun: false, // a message was sent and its run.started has not arrived yet
     rejoin: null, // after a reconnect: the run.join to send once the server greets us
+    approvals: new Map(), // call_id → {runId, card, decision}: calls waiting for a yes or no
     endedRuns: new Set(), // runs already drawn to their end: a replay of one is ignored
   };
 
@@ -188,6 +189,10 @@
         return onRunCompleted(event);
       case "run.failed":
         return endRun("failed", `${event.message}`, event);
+      case "approval.requested":
+        return onApprovalRequested(event);
+      case "run.interrupted":
+        return onRunInterrupted(event);
       case "run.cancelled":
         return endRun("cancelled", `Cancelled: ${event.reason}`);
       case "error":
@@ -243,7 +248,8 @@
     const runEl = append(el("section", "run"));
     runEl.dataset.runId = event.run_id;
     const head = el("div", "run-head");
-    head.append(el("span", "muted", "run started with "), badge(event.agent));
+    const how = event.resumed_from ? "continued after your decision with " : "run started with ";
+    head.append(el("span", "muted", how), badge(event.agent));
     runEl.appendChild(head);
     state.run = {
       id: event.run_id,
@@ -338,6 +344,67 @@
     }
   }
 
+  // -- approvals: the run stopped until a person says yes or no to a tool call -------------
+
+  function onApprovalRequested(event) {
+    const run = currentRun();
+    const card = el("div", "approval-card");
+    card.dataset.callId = event.call_id;
+    const title = el("div", "approval-title");
+    title.append(el("strong", "", "Approval needed: "), badge(event.agent));
+    title.append(el("span", "", " wants to run "), el("code", "approval-tool", event.tool));
+    card.appendChild(title);
+    card.appendChild(el("pre", "approval-args", JSON.stringify(event.arguments, null, 2)));
+    const note = el("input", "approval-note");
+    note.placeholder = "note for the agent (optional, sent with a rejection)";
+    const approve = el("button", "approve", "Approve");
+    const reject = el("button", "reject", "Reject");
+    const left = el("span", "approval-left muted");
+    const actions = el("div", "approval-actions");
+    actions.append(approve, reject, note, left);
+    card.appendChild(actions);
+    append(card, run.el);
+    const entry = { runId: event.run_id, card, decision: null, timer: null };
+    const tick = () => {
+      const s = Math.max(0, Math.round((event.expires_at - Date.now()) / 1000));
+      left.textContent = s > 0 ? `${Math.floor(s / 60)} min ${s % 60} s left` : "expired";
+      if (s <= 0) clearInterval(entry.timer);
+    };
+    tick();
+    entry.timer = setInterval(tick, 1000);
+    approve.addEventListener("click", () => decide(event.call_id, true, ""));
+    reject.addEventListener("click", () => decide(event.call_id, false, note.value.trim()));
+    state.approvals.set(event.call_id, entry);
+  }
+
+  function onRunInterrupted(event) {
+    endRun("waiting", `Waiting for your decision on ${event.pending.length} tool call(s).`);
+  }
+
+  function decide(callId, approve, message) {
+    const entry = state.approvals.get(callId);
+    if (!entry || entry.decision) return;
+    entry.decision = message ? { approve, message } : { approve };
+    entry.card.classList.add(approve ? "approved" : "rejected");
+    for (const b of entry.card.querySelectorAll("button, input")) b.disabled = true;
+    clearInterval(entry.timer);
+    entry.card.querySelector(".approval-left").textContent = approve ? "approved" : "rejected";
+    for (const chip of document.querySelectorAll(`.tool-card.waiting .tool-status`)) {
+      if (chip.closest(".tool-card").dataset.callId === callId) {
+        chip.textContent = approve ? "approved — running below" : "rejected";
+      }
+    }
+    // Every call of the run decided: the run goes on (from this page or any other).
+    const same = [...state.approvals.entries()].filter(([, e]) => e.runId === entry.runId);
+    if (same.some(([, e]) => !e.decision)) return;
+    const decisions = same.map(([id, e]) => ({ call_id: id, ...e.decision }));
+    for (const [id] of same) state.approvals.delete(id);
+    if (sendCommand({ type: "run.resume", run_id: entry.runId, decisions })) {
+      state.awaitingRun = true;
+      updateControls();
+    }
+  }
+
   function onRunCompleted(event) {
     const u = event.usage;
     const parts = [
@@ -353,8 +420,9 @@
     for (const message of run.messages.values()) message.box.classList.remove("streaming");
     for (const tool of run.tools.values()) {
       if (tool.card.classList.contains("running")) {
-        tool.card.classList.replace("running", "failed");
-        tool.chip.textContent = "not finished";
+        const waiting = kind === "waiting";
+        tool.card.classList.replace("running", waiting ? "waiting" : "failed");
+        tool.chip.textContent = waiting ? "waiting for approval" : "not finished";
       }
     }
     const end = el("div", `run-end run-${kind}`);
