@@ -15,7 +15,7 @@ from agents_app.memory.store import ConversationStore, RunRecord, SeqTaken, open
 from agents_app.protocol.events import RunEvent
 from agents_app.runs.conversation import MEMORY_DOWN
 from agents_app.runs.turn import Turn
-from agents_app.testing import Reply, ScriptedOpenAIServer, Text
+from agents_app.testing import Reply, ScriptedOpenAIServer, Text, ToolCall
 from tests.conftest import offline_settings
 from tests.redis_server import RedisServer
 from tests.run_helpers import Collector, run_conversation_turn
@@ -234,4 +234,42 @@ def test_history_budget_keeps_the_newest_items_from_a_user_turn() -> None:
     combine = bounded_history(5)
     # The newest 5 would open on c1's output without its call: start at the next user turn.
     assert combine(history, new) == [*history[4:], *new]
-    assert combine(history[:2], new) == [*history[:2], *new]
+    # A call left without its result (a run paused for approval and never resumed, or one
+    # cancelled mid-call) is not sent: the model APIs reject a call without its output.
+    assert combine(history[:2], new) == [history[0], *new]
+    orphan_result: list[Any] = [history[0], history[2], history[3]]
+    assert combine(orphan_result, new) == [history[0], history[3], *new]
+
+
+async def test_a_run_paused_and_never_resumed_leaves_no_dangling_call_for_the_next(
+    tmp_path: Path,
+) -> None:
+    from tests.test_approvals import approvals_config
+
+    with ScriptedOpenAIServer() as srv:
+        engine = Engine.from_settings(
+            offline_settings(
+                provider="openai",
+                api_key="sk-test",
+                base_url=srv.base_url,
+                config_path=approvals_config(tmp_path),
+                approval_ttl_s=0.2,
+            )
+        )
+        srv.enqueue(
+            Reply([ToolCall("how_many_jokes", "{}", call_id="call_waits")]),
+            Reply([Text("Hello again.")]),
+        )
+        turn = Turn(conversation_id="c", text="joke please", agent="joker")
+        paused = await run_conversation_turn(
+            turn, engine=engine, store=engine.store, emit=list().append
+        )
+        assert paused is not None and paused.type == "run.interrupted"
+        await asyncio.sleep(0.3)  # the approval expires: nobody decided
+        again = Turn(conversation_id="c", text="never mind", agent="joker")
+        done = await run_conversation_turn(
+            again, engine=engine, store=engine.store, emit=list().append
+        )
+        assert done is not None and done.type == "run.completed"
+        sent = json.dumps(srv.requests[-1].body)
+    assert "call_waits" not in sent and "joke please" in sent
