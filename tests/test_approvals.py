@@ -260,3 +260,50 @@ def test_the_graph_shows_which_calls_wait_for_approval(tmp_path: Path) -> None:
     assert "-.->|tool, needs approval| tool_how_many_jokes" in to_mermaid(shape)
     page = graph_page(shape, source="agents.yaml", mermaid=to_mermaid(shape))
     assert "needs approval unless topic is one of cats" in page
+
+
+async def test_two_waiting_calls_decided_differently(tmp_path: Path) -> None:
+    from agents_app.testing import Reply, ScriptedOpenAIServer, Text, ToolCall
+
+    with ScriptedOpenAIServer() as srv:
+        srv.enqueue(
+            Reply(
+                [
+                    ToolCall("how_many_jokes", "{}", call_id="call_a"),
+                    ToolCall("how_many_jokes", "{}", call_id="call_b"),
+                ]
+            ),
+            Reply([Text("One joke it is.")]),
+        )
+        settings = offline_settings(
+            provider="openai",
+            api_key="sk-test",
+            base_url=srv.base_url,
+            model_max_retries=0,
+            config_path=approvals_config(tmp_path),
+        )
+        async with live_server(Engine.from_settings(settings)) as live, live.connect() as ws:
+            await ready(ws)
+            await ws.send(json.dumps({"type": "user.message", "text": "jokes", "agent": "joker"}))
+            paused = await until_paused(ws)
+            assert [e["call_id"] for e in paused if e["type"] == "approval.requested"] == [
+                "call_a",
+                "call_b",
+            ]
+            assert paused[-1]["pending"] == ["call_a", "call_b"]
+            resumed = await answer(
+                ws,
+                paused[-1]["run_id"],
+                decisions=[
+                    {"call_id": "call_a", "approve": True},
+                    {"call_id": "call_b", "approve": False, "message": "One is enough."},
+                ],
+            )
+        sent = json.dumps(srv.requests[-1].body)
+    done = {e["call_id"]: e for e in resumed if e["type"] == "tool.call.completed"}
+    assert done["call_a"]["error"] is None and done["call_a"]["output"].isdigit()
+    assert done["call_b"]["error"] == "Rejected: One is enough."
+    assert (
+        resumed[-1]["type"] == "run.completed" and resumed[-1]["final_output"] == "One joke it is."
+    )
+    assert "One is enough." in sent  # the model read the refusal
