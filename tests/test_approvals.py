@@ -307,3 +307,14 @@ async def test_two_waiting_calls_decided_differently(tmp_path: Path) -> None:
         resumed[-1]["type"] == "run.completed" and resumed[-1]["final_output"] == "One joke it is."
     )
     assert "One is enough." in sent  # the model read the refusal
+
+
+def test_the_shipped_example_pauses_with_the_offline_model(tmp_path: Path) -> None:
+    from tests.test_cli import ROOT, agents_app
+
+    example = ROOT / "config" / "examples" / "approvals.yaml"
+    assert agents_app("validate", "--strict", str(example)).returncode == 0
+    env = {"AGENTS_CONFIG": str(example), "AGENTS_DATA_DIR": str(tmp_path)}
+    paused = agents_app("chat", "Tell me a joke about cats", "-f", "json", **env)
+    assert paused.returncode == 3, paused.stderr
+    assert json.loads(paused.stdout.splitlines()[-1])["type"] == "run.interrupted"

@@ -272,3 +272,20 @@ async def test_a_run_paused_and_never_resumed_leaves_no_dangling_call_for_the_ne
         assert done is not None and done.type == "run.completed"
         sent = json.dumps(srv.requests[-1].body)
     assert "call_waits" not in sent and "joke please" in sent
+
+
+async def test_a_run_log_of_an_older_shape_is_dropped_not_misread(tmp_path: Path) -> None:
+    import sqlite3
+
+    from agents_app.memory.sqlite_store import SQLiteStore
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # a file written by an earlier shape of the log
+        db.execute(
+            "CREATE TABLE run_log (run_id TEXT, seq INTEGER, conversation_id TEXT NOT NULL,"
+            " event TEXT, expires REAL NOT NULL, PRIMARY KEY (run_id, seq))"
+        )
+    store = SQLiteStore(path, lock_ttl_s=5)
+    await store.append_events("run_a", "c1", [(1, "{}")])
+    assert await store.read_events("run_a", 0) == [(1, "{}")]
+    await store.aclose()

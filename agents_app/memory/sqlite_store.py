@@ -22,6 +22,7 @@ from agents_app.memory.store import LoggedEvent, RunRecord, SeqTaken, StoreUnava
 T = TypeVar("T")
 POLL_S = 0.05  # how often a reader waiting for new log rows looks again
 PURGE_EVERY_S = 60.0
+_LOG_SHAPE = 1  # PRAGMA user_version: the shape of run_log / logged_runs this code writes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversation_state (
@@ -68,6 +69,13 @@ class SQLiteStore:
         # log several times a second, and a power cut may lose the last moments of it (an
         # application crash loses nothing).
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # Run logs live minutes: a file from before their current shape drops them rather
+        # than migrating (history and conversation state are untouched).
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < _LOG_SHAPE:
+            self._db.executescript(
+                f"DROP TABLE IF EXISTS run_log; DROP TABLE IF EXISTS logged_runs;"
+                f" PRAGMA user_version = {_LOG_SHAPE};"
+            )
         self._db.executescript(_SCHEMA)
         self._db_lock = threading.Lock()
 
