@@ -318,3 +318,37 @@ def test_the_shipped_example_pauses_with_the_offline_model(tmp_path: Path) -> No
     paused = agents_app("chat", "Tell me a joke about cats", "-f", "json", **env)
     assert paused.returncode == 3, paused.stderr
     assert json.loads(paused.stdout.splitlines()[-1])["type"] == "run.interrupted"
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+async def test_the_official_agui_client_pauses_and_resumes(tmp_path: Path, decision: str) -> None:
+    import asyncio
+
+    from tests.deps import NODE_DIR, node_with_agui_client
+
+    node = node_with_agui_client()
+    async with live_server(engine_for(approvals_config(tmp_path))) as live:
+        url = live.url.replace("ws://", "http://", 1) + "ag-ui"
+        proc = await asyncio.create_subprocess_exec(
+            node,
+            str(NODE_DIR / "agui_approval.mjs"),
+            url,
+            JOKE,
+            decision,
+            cwd=NODE_DIR,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    report = json.loads(out.decode().strip().splitlines()[-1])
+    assert report["error"] is None, report["error"]
+    assert report["first"]["finished"] == "interrupt" and len(report["interrupts"]) == 1
+    second = report["second"]
+    assert second["runError"] is None and second["finished"] == "success"
+    [result] = [e for e in second["events"] if e["type"] == "TOOL_CALL_RESULT"]
+    assert result["toolCallId"] == report["interrupts"][0]["toolCallId"]
+    if decision == "approve":
+        assert result["content"] == "3" and result["metadata"]["error"] is None
+    else:
+        assert result["metadata"]["error"] == "Rejected: Not from the client."

@@ -7,6 +7,7 @@ Every answer to a bad command is built here, so the local WebSocket, the Cloud F
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import difflib
 from dataclasses import dataclass
 
@@ -152,7 +153,9 @@ class Dispatcher:
         record = RunRecord(run.run_id, conversation, running=True)
         return Reply(run=run, follow=self._follow(record, 0))
 
-    async def resume(self, run_id: str, verdicts: dict[str, Verdict]) -> Reply:
+    async def resume(
+        self, run_id: str, verdicts: dict[str, Verdict], *, run_id_next: str | None = None
+    ) -> Reply:
         """Go on with a run that paused for approval: a decision for every call that waits."""
         if self.client.busy:
             return _error("busy", BUSY)
@@ -187,6 +190,8 @@ class Dispatcher:
             agent=paused.pending[0].agent,
             resume=Resumption(paused, verdicts),
         )
+        if run_id_next is not None:  # a client that names its runs (AG-UI)
+            turn = dataclasses.replace(turn, run_id=run_id_next)
         reply = await self.start(turn)
         if reply.error is not None:
             # Not started (busy, caps): the approval waits on, as it was.

@@ -27,7 +27,8 @@ from agents_app.protocol.commands import BadFrame
 from agents_app.protocol.encoders import scrubbing
 from agents_app.protocol.events import Error
 from agents_app.runs.registry import Runs
-from agents_app.server.agui_input import parse_run_input, turn_from_input
+from agents_app.runs.turn import Turn
+from agents_app.server.agui_input import parse_run_input, turn_from_input, verdicts_from
 from agents_app.sinks.queue import QueueSink
 
 log = structlog.get_logger("agents_app.agui")
@@ -84,8 +85,13 @@ def agui_endpoint(runs: Runs, origins: OriginPolicy) -> Callable[[Request], Awai
         limit = BODY_LIMIT_FACTOR * engine.settings.max_frame_bytes
         try:
             run_input = parse_run_input(await _body(request, limit), max_bytes=limit)
-            turn = turn_from_input(
-                run_input, graph=engine.graph, max_text_bytes=engine.settings.max_frame_bytes
+            verdicts = verdicts_from(run_input.resume) if run_input.resume else None
+            turn = (
+                turn_from_input(
+                    run_input, graph=engine.graph, max_text_bytes=engine.settings.max_frame_bytes
+                )
+                if verdicts is None
+                else Turn(conversation_id=run_input.thread_id, text="", run_id=run_input.run_id)
             )
         except BadFrame as bad:
             return _refuse(Error(code=bad.code, message=bad.message))
@@ -104,6 +110,13 @@ def agui_endpoint(runs: Runs, origins: OriginPolicy) -> Callable[[Request], Awai
             reply = await dispatcher.join(
                 run_id=turn.run_id, conversation_id=None, after_seq=_last_event_id(request)
             )
+        elif verdicts is not None:
+            # Answers to the interrupts that ended the thread's last run: it goes on.
+            waiting = await runs.engine.store.pending_approval(turn.conversation_id)
+            if waiting is None:
+                message = f"Nothing on thread {turn.conversation_id!r} waits for an answer."
+                return _refuse(Error(code="not_found", message=message))
+            reply = await dispatcher.resume(waiting, verdicts, run_id_next=turn.run_id)
         else:
             reply = await dispatcher.start(turn)
         if reply.error is not None or reply.follow is None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ag_ui.core import AssistantMessage, RunAgentInput, UserMessage
+from ag_ui.core import AssistantMessage, ResumeEntry, RunAgentInput, UserMessage
 from agents import TResponseInputItem
 from pydantic import ValidationError
 
 from agents_app.graph import Graph
 from agents_app.protocol.commands import BadFrame
+from agents_app.runs.approval import Verdict
 from agents_app.runs.turn import Turn
 
 
@@ -71,3 +72,27 @@ def _start_agent(props: Any, graph: Graph) -> str | None:
     if not isinstance(agent, str):
         raise BadFrame("bad_request", f"forwardedProps.agent must be a string, not {agent!r}.")
     return agent  # the dispatcher checks it against the graph, as for every entry point
+
+
+def verdicts_from(entries: list[ResumeEntry]) -> dict[str, Verdict]:
+    """`RunAgentInput.resume` → a decision per call: an interrupt's id is its tool call's id.
+
+    `resolved` with a payload of `{"approve": false, "message": …}` (or `false`) refuses;
+    `resolved` otherwise approves; `cancelled` refuses.
+    """
+    verdicts = {}
+    for entry in entries:
+        payload = entry.payload
+        says_no = payload is False or (
+            isinstance(payload, dict) and payload.get("approve") is False
+        )
+        if entry.status == "cancelled" or says_no:
+            verdicts[entry.interrupt_id] = Verdict(approve=False, message=_message(payload))
+        else:
+            verdicts[entry.interrupt_id] = Verdict(approve=True)
+    return verdicts
+
+
+def _message(payload: Any) -> str | None:
+    message = payload.get("message") if isinstance(payload, dict) else None
+    return message if isinstance(message, str) and message.strip() else None
