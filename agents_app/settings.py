@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     run_log_ttl_s: float = Field(default=600.0, gt=0, validation_alias="AGENTS_RUN_LOG_TTL")
     # How long a run paused for approval waits for run.resume (then it cannot be resumed).
     approval_ttl_s: float = Field(default=3600.0, gt=0, validation_alias="AGENTS_APPROVAL_TTL")
+    # A new message while a run waits for approval: `refuse` it (error approval_pending), or
+    # `reject` the waiting calls (the paused run is dropped) and answer the message.
+    approval_on_message: Literal["refuse", "reject"] = Field(
+        default="refuse", validation_alias="AGENTS_APPROVAL_ON_MESSAGE"
+    )
     # Overrides agents.yaml's `on_disconnect` when set.
     on_disconnect: Literal["continue", "cancel"] | None = Field(
         default=None, validation_alias="AGENTS_ON_DISCONNECT"

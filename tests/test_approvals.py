@@ -352,3 +352,16 @@ async def test_the_official_agui_client_pauses_and_resumes(tmp_path: Path, decis
         assert result["content"] == "3" and result["metadata"]["error"] is None
     else:
         assert result["metadata"]["error"] == "Rejected: Not from the client."
+
+
+async def test_a_new_message_can_drop_the_waiting_calls_instead(tmp_path: Path) -> None:
+    engine = engine_for(approvals_config(tmp_path), approval_on_message="reject")
+    async with live_server(engine) as live, live.connect() as ws:
+        await ready(ws)
+        await ws.send(JOKE)
+        stop = (await until_paused(ws))[-1]
+        await ws.send(json.dumps({"type": "user.message", "text": "hello", "agent": "triage"}))
+        answered = await recv_until(ws, is_terminal)
+        assert answered[-1]["type"] == "run.completed"
+        late = await answer(ws, stop["run_id"], call_id=stop["pending"][0], approve=True)
+    assert late[-1]["code"] == "not_found"  # the waiting calls were dropped, never to run

@@ -143,7 +143,12 @@ class Dispatcher:
             client.conversations.add(conversation)
         client.conversation = conversation
         if turn.resume is None and (waiting := await self._pending_approval(conversation)):
-            return _error("approval_pending", APPROVAL_PENDING.format(run_id=waiting))
+            if self.engine.settings.approval_on_message == "refuse":
+                return _error("approval_pending", APPROVAL_PENDING.format(run_id=waiting))
+            # The person moved on: the waiting calls are refused by never running; the model
+            # does not see a call left without its result (the SDK leaves it out).
+            await self.engine.store.take_approval(waiting)
+            log.info("approval.dropped_for_new_message", run_id=waiting)
         run = await self.runs.start(
             turn, graph=graph, timeout_s=self._timeout_s, started_by=client.id
         )
