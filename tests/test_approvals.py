@@ -313,7 +313,9 @@ def test_the_shipped_example_pauses_with_the_offline_model(tmp_path: Path) -> No
     from tests.test_cli import ROOT, agents_app
 
     example = ROOT / "config" / "examples" / "approvals.yaml"
-    assert agents_app("validate", "--strict", str(example)).returncode == 0
+    validated = agents_app("validate", "--strict", str(example))
+    assert validated.returncode == 0, validated.stderr
+    assert "needs approval: joker.how_many_jokes, researcher.fetch_url" in validated.stdout
     env = {"AGENTS_CONFIG": str(example), "AGENTS_DATA_DIR": str(tmp_path)}
     paused = agents_app("chat", "Tell me a joke about cats", "-f", "json", **env)
     assert paused.returncode == 3, paused.stderr

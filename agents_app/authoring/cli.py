@@ -81,6 +81,13 @@ def validate(
         raise typer.Exit(1)
     assert report.config is not None  # no errors means it loaded
     summary = f"{len(report.config.agents)} agents, start: {report.config.start}"
+    asking = [
+        f"{agent_id}.{tool}"
+        for agent_id, spec in report.config.agents.items()
+        for tool in spec.approvals
+    ]
+    if asking:
+        summary += f"; needs approval: {', '.join(asking)}"
     if checked_examples:
         summary += f", {checked_examples} routing examples"
     if warnings:
