@@ -231,7 +231,9 @@ async def test_agui_clients_see_an_interrupt_outcome(tmp_path: Path) -> None:
     assert interrupt["metadata"]["tool"] == "how_many_jokes" and interrupt["expiresAt"]
 
 
+@pytest.mark.parametrize("approve", [True, False])
 async def test_paused_in_one_invocation_resumed_from_another(
+    approve: bool,
     tmp_path: Path,
     gateway: Any,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -243,10 +245,12 @@ async def test_paused_in_one_invocation_resumed_from_another(
         await ws.send(JOKE)
         stop = (await until_paused(ws))[-1]
     async with connect(gateway) as ws:  # another connection: another invocation
-        resumed = await answer(ws, stop["run_id"], call_id=stop["pending"][0], approve=True)
+        resumed = await answer(ws, stop["run_id"], call_id=stop["pending"][0], approve=approve)
     resumed = [e for e in resumed if e["type"] != "session.ready"]
     assert resumed[0]["resumed_from"] == stop["run_id"]
     assert resumed[-1]["type"] == "run.completed"
+    [done] = [e for e in resumed if e["type"] == "tool.call.completed"]
+    assert (done["error"] is None) is approve
 
 
 def test_the_graph_shows_which_calls_wait_for_approval(tmp_path: Path) -> None:

@@ -289,3 +289,23 @@ async def test_a_run_log_of_an_older_shape_is_dropped_not_misread(tmp_path: Path
     await store.append_events("run_a", "c1", [(1, "{}")])
     assert await store.read_events("run_a", 0) == [(1, "{}")]
     await store.aclose()
+
+
+async def test_a_paused_run_is_kept_taken_once_and_expires(store_url: str, tmp_path: Path) -> None:
+    store = open_store(store_url, ttl_s=60, lock_ttl_s=5, default_dir=tmp_path)
+    try:
+        assert await store.pending_approval("c1") is None
+        await store.save_approval("run_a", "c1", '{"state": 1}', ttl_s=30)
+        assert await store.approval("run_a") == ("c1", '{"state": 1}')
+        assert await store.pending_approval("c1") == "run_a"
+        taken = await asyncio.gather(*(store.take_approval("run_a") for _ in range(5)))
+        assert sorted(taken) == [False, False, False, False, True]  # acted on once
+        assert await store.approval("run_a") is None
+        assert await store.pending_approval("c1") is None
+        await store.save_approval("run_b", "c1", "{}", ttl_s=0.2)
+        await asyncio.sleep(0.4)
+        assert await store.approval("run_b") is None
+        assert await store.pending_approval("c1") is None
+        assert not await store.take_approval("run_b")  # an expired one cannot be resumed
+    finally:
+        await store.aclose()
