@@ -371,3 +371,40 @@ async def test_a_new_message_can_drop_the_waiting_calls_instead(tmp_path: Path) 
         assert answered[-1]["type"] == "run.completed"
         late = await answer(ws, stop["run_id"], call_id=stop["pending"][0], approve=True)
     assert late[-1]["code"] == "not_found"  # the waiting calls were dropped, never to run
+
+
+async def test_an_unreadable_record_or_a_store_failure_costs_the_frame_not_the_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents_app.memory.store import StoreUnavailable
+
+    engine = engine_for(approvals_config(tmp_path))
+    await engine.store.save_approval("run_odd", "c", '{"not": "a record"}', ttl_s=30)
+    async with live_server(engine) as live, live.connect() as ws:
+        await ready(ws)
+        odd = await answer(ws, "run_odd", call_id="x", approve=True)
+        assert odd[-1]["code"] == "not_found"
+
+        async def down(*_: Any) -> None:
+            raise StoreUnavailable("sqlite: down")
+
+        monkeypatch.setattr(engine.store, "take_approval", down)
+        record = odd_record(engine.graph.fingerprint)
+        await engine.store.save_approval("run_ok", "c", record, ttl_s=30)
+        failed = await answer(ws, "run_ok", call_id="call_1", approve=True)
+        assert failed[-1]["code"] == "unavailable"
+        await ws.send('{"type":"ping"}')  # the connection is still good
+        assert await recv_json(ws) == {"type": "pong"}
+
+
+def odd_record(config: str) -> str:
+    from agents_app.runs.approval import Paused, PendingCall
+
+    return Paused(
+        run_id="run_ok",
+        conversation_id="c",
+        config=config,
+        expires_at=0,
+        pending=[PendingCall("call_1", "joker", "how_many_jokes", {})],
+        state={},
+    ).to_record()

@@ -36,6 +36,7 @@ BUSY = "A run is in progress in this conversation; wait for it, join it (run.joi
 RATE_LIMITED = "Too many messages; slow down a little."
 TOO_MANY_CONVERSATIONS = "Too many conversations on one connection."
 NO_RUN_TO_CANCEL = "No run to cancel."
+STORE_DOWN = "Conversation memory is unavailable right now; please try again shortly."
 APPROVAL_PENDING = (
     "This conversation waits for a decision on run {run_id}'s tool calls; answer it with "
     "run.resume first."
@@ -89,7 +90,15 @@ class Dispatcher:
 
     async def handle(self, frame: str | bytes) -> Reply:
         """Act on one inbound frame; errors are also written to the client."""
-        reply = await self._dispatch(frame)
+        try:
+            reply = await self._dispatch(frame)
+        except StoreUnavailable as exc:
+            log.warning("dispatch.store_unavailable", error=str(exc))
+            reply = _error("unavailable", STORE_DOWN)
+        except Exception:
+            # A bug of ours must cost this frame, not the client's connection.
+            log.exception("dispatch.crashed")
+            reply = _error("unavailable", "Something went wrong on our side; please try again.")
         if reply.error is not None:
             self.outbox.put(reply.error)
         return reply
@@ -168,10 +177,10 @@ class Dispatcher:
         try:
             found = await store.approval(run_id)
         except StoreUnavailable:
-            return _error("unavailable", "Conversation memory is unavailable; try again shortly.")
-        if found is None:
+            return _error("unavailable", STORE_DOWN)
+        paused = _paused(found[1]) if found is not None else None
+        if paused is None:
             return _error("not_found", NOT_PAUSED.format(run_id=run_id))
-        paused = Paused.from_record(found[1])
         waiting = {call.call_id for call in paused.pending}
         if set(verdicts) != waiting:
             missing, unknown = sorted(waiting - set(verdicts)), sorted(set(verdicts) - waiting)
@@ -201,7 +210,7 @@ class Dispatcher:
         if reply.error is not None:
             # Not started (busy, caps): the approval waits on, as it was.
             ttl_s = max(1.0, (paused.expires_at - now_ms()) / 1000)
-            await store.save_approval(run_id, paused.conversation_id, found[1], ttl_s)
+            await store.save_approval(run_id, paused.conversation_id, paused.to_record(), ttl_s)
         return reply
 
     async def _pending_approval(self, conversation_id: str) -> str | None:
@@ -275,6 +284,14 @@ async def client_gone(client: Client, runs: Runs, reason: str = "client disconne
         # Its last run may be going on another instance: that one learns of it through the
         # store (only if that very run still holds its conversation).
         await runs.cancel(run_id=latest, reason=reason)
+
+
+def _paused(record: str) -> Paused | None:
+    try:
+        return Paused.from_record(record)
+    except (ValueError, TypeError, KeyError):
+        log.warning("approval.unreadable_record")  # written by another version: not resumable
+        return None
 
 
 def unknown_agent(agent: str, known: list[str]) -> str:
