@@ -56,6 +56,10 @@ async def test_cancel_flag_reaches_the_holder_only(store: ConversationStore) -> 
     await store.release("c1", "run_a")
     assert await store.claim("c1", "run_b")
     assert not await store.cancel_requested("c1", "run_b")  # a new run starts clean
+    # The flag carries why (run.cancelled.reason): a newer message superseded the run.
+    assert await store.request_cancel("c1", "superseded")
+    assert await store.cancel_requested("c1", "run_b") == "superseded"
+    assert await store.cancel_requested("c1", "run_a") is None
 
 
 async def test_run_log_by_seq_once_each(store: ConversationStore) -> None:

@@ -173,6 +173,15 @@ class AgentsFile(_Strict):
             "client joins it with run.join) or `cancel`. AGENTS_ON_DISCONNECT overrides it."
         ),
     )
+    multitask: Literal["reject", "interrupt", "rollback"] = Field(
+        default="reject",
+        description=(
+            "What a new message does while the conversation's previous answer is still going: "
+            "`reject` it (error busy), `interrupt` the answer (what it said stays in memory) "
+            "or `rollback` (the interrupted turn is taken out of memory). A user.message may "
+            "ask for another with `multitask`."
+        ),
+    )
     defaults: DefaultsSpec = DefaultsSpec()
     vars: dict[str, VarValue] = Field(
         default={}, description="Values for {name} placeholders in instructions."

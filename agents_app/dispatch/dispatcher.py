@@ -15,6 +15,7 @@ import structlog
 
 from agents_app.dispatch.client import Client
 from agents_app.dispatch.outbox import Outbox
+from agents_app.graph import Graph
 from agents_app.memory.store import RunRecord, StoreUnavailable
 from agents_app.protocol.commands import (
     BadFrame,
@@ -27,6 +28,7 @@ from agents_app.protocol.commands import (
 )
 from agents_app.protocol.events import Error, ErrorCode, Pong, now_ms
 from agents_app.runs.approval import Paused, Resumption, Verdict
+from agents_app.runs.conversation import ROLLED_BACK, SUPERSEDED
 from agents_app.runs.registry import Run, Runs
 from agents_app.runs.turn import Turn
 
@@ -36,6 +38,13 @@ BUSY = "A run is in progress in this conversation; wait for it, join it (run.joi
 RATE_LIMITED = "Too many messages; slow down a little."
 TOO_MANY_CONVERSATIONS = "Too many conversations on one connection."
 NO_RUN_TO_CANCEL = "No run to cancel."
+NO_QUEUE = (
+    "multitask 'enqueue' is not available on this server yet: use reject, interrupt or rollback."
+)
+# How long a message that supersedes a run waits for it to stop (a cancel flag is polled
+# every 0.25 s by the instance running it), and for its last event to reach this client.
+SUPERSEDE_WAIT_S = 10.0
+FOLLOW_HANDOVER_S = 5.0
 STORE_DOWN = "Conversation memory is unavailable right now; please try again shortly."
 APPROVAL_PENDING = (
     "This conversation waits for a decision on run {run_id}'s tool calls; answer it with "
@@ -134,14 +143,24 @@ class Dispatcher:
                     text=command.text,
                     agent=command.agent,
                 )
-                return await self.start(turn)
+                return await self.start(turn, multitask=command.multitask)
         raise AssertionError(f"unhandled command {command!r}")
 
-    async def start(self, turn: Turn) -> Reply:
-        """Start `turn` as a run and follow it."""
-        if self.client.busy:
-            return _error("busy", BUSY)
+    async def start(self, turn: Turn, *, multitask: str | None = None) -> Reply:
+        """Start `turn` as a run and follow it.
+
+        `multitask` (else agents.yaml's) decides what happens when the conversation is still
+        answering: `reject` (busy), `interrupt` (that run ends `superseded`, this one starts
+        with what it said in memory) or `rollback` (the same, its turn taken out of memory).
+        """
         graph = self.engine.graph
+        strategy = multitask or graph.config.multitask
+        if strategy == "enqueue":
+            return _error("bad_request", NO_QUEUE)
+        superseding = strategy in ("interrupt", "rollback")
+        following_here = self.client.following_run is not None and self.client.busy
+        if following_here and not (superseding and self._follows(turn.conversation_id)):
+            return _error("busy", BUSY)
         if turn.agent is not None and turn.agent not in graph.agents:
             return _error("bad_request", unknown_agent(turn.agent, list(graph.agents)))
         conversation = turn.conversation_id
@@ -161,8 +180,14 @@ class Dispatcher:
         run = await self.runs.start(
             turn, graph=graph, timeout_s=self._timeout_s, started_by=client.id
         )
+        if run is None and superseding:
+            reason = SUPERSEDED if strategy == "interrupt" else ROLLED_BACK
+            run = await self._supersede(turn, graph, reason)
         if run is None:
             return _error("busy", BUSY)
+        if client.following is not None and not client.following.done():
+            # The superseded run's terminal event reaches this client before the new run.
+            await asyncio.wait([client.following], timeout=FOLLOW_HANDOVER_S)
         client.started = [*client.started[-15:], run.run_id]
         record = RunRecord(run.run_id, conversation, running=True)
         return Reply(run=run, follow=self._follow(record, 0))
@@ -243,6 +268,26 @@ class Dispatcher:
             reason="cancelled by client",
         )
         return Reply() if cancelled else _error("bad_request", NO_RUN_TO_CANCEL)
+
+    def _follows(self, conversation_id: str) -> bool:
+        run = self.runs.local(self.client.following_run or "")
+        return run is None or run.turn.conversation_id == conversation_id
+
+    async def _supersede(self, turn: Turn, graph: Graph, reason: str) -> Run | None:
+        """Stop the conversation's running run (wherever it runs) and start `turn` instead."""
+        asked = False
+        deadline = asyncio.get_running_loop().time() + SUPERSEDE_WAIT_S
+        while asyncio.get_running_loop().time() < deadline:
+            if not asked:
+                asked = await self.runs.cancel(conversation_id=turn.conversation_id, reason=reason)
+            await asyncio.sleep(0.05)
+            run = await self.runs.start(
+                turn, graph=graph, timeout_s=self._timeout_s, started_by=self.client.id
+            )
+            if run is not None:
+                log.info("run.superseded", reason=reason, by=run.run_id)
+                return run
+        return None
 
     def _follow(self, record: RunRecord, after_seq: int) -> asyncio.Task[bool]:
         client = self.client

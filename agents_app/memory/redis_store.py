@@ -16,7 +16,15 @@ from agents import Session
 from agents.extensions.memory.redis_session import RedisSession
 from redis.exceptions import RedisError, ResponseError
 
-from agents_app.memory.store import LoggedEvent, RunRecord, SeqTaken, StoreUnavailable
+from agents_app.memory.store import (
+    CANCELLED,
+    LoggedEvent,
+    RunRecord,
+    SeqTaken,
+    StoreUnavailable,
+    flag,
+    flagged_reason,
+)
 
 T = TypeVar("T")
 PREFIX = "agents-app"
@@ -81,17 +89,17 @@ class RedisStore:
     async def release(self, conversation_id: str, run_id: str) -> None:
         await self._call(lambda: self._eval(_RELEASE, self._key("lock", conversation_id), run_id))
 
-    async def request_cancel(self, conversation_id: str) -> bool:
+    async def request_cancel(self, conversation_id: str, reason: str = CANCELLED) -> bool:
         holder = await self._call(lambda: self._client.get(self._key("lock", conversation_id)))
         if holder is None:
             return False
-        key = self._key("cancel", conversation_id)
-        await self._call(lambda: self._client.set(key, holder, px=self._lock_ms))
+        key, value = self._key("cancel", conversation_id), flag(_text(holder), reason)
+        await self._call(lambda: self._client.set(key, value, px=self._lock_ms))
         return True
 
-    async def cancel_requested(self, conversation_id: str, run_id: str) -> bool:
-        flag = await self._call(lambda: self._client.get(self._key("cancel", conversation_id)))
-        return flag is not None and _text(flag) == run_id
+    async def cancel_requested(self, conversation_id: str, run_id: str) -> str | None:
+        value = await self._call(lambda: self._client.get(self._key("cancel", conversation_id)))
+        return flagged_reason(None if value is None else _text(value), run_id)
 
     async def last_agent(self, conversation_id: str) -> str | None:
         value = await self._call(lambda: self._client.get(self._key("agent", conversation_id)))

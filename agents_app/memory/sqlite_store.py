@@ -17,7 +17,14 @@ from typing import TypeVar
 
 from agents import Session, SQLiteSession
 
-from agents_app.memory.store import LoggedEvent, RunRecord, SeqTaken, StoreUnavailable
+from agents_app.memory.store import (
+    CANCELLED,
+    LoggedEvent,
+    RunRecord,
+    SeqTaken,
+    StoreUnavailable,
+    flagged_reason,
+)
 
 T = TypeVar("T")
 POLL_S = 0.05  # how often a reader waiting for new log rows looks again
@@ -128,25 +135,26 @@ class SQLiteStore:
             )
         )
 
-    async def request_cancel(self, conversation_id: str) -> bool:
+    async def request_cancel(self, conversation_id: str, reason: str = CANCELLED) -> bool:
         def work(db: sqlite3.Connection) -> bool:
+            # cancel_run_id holds "<run id>\n<reason>": the column kept its name and type.
             cursor = db.execute(
-                "UPDATE conversation_state SET cancel_run_id = run_id"
+                "UPDATE conversation_state SET cancel_run_id = run_id || char(10) || ?"
                 " WHERE conversation_id = ? AND lock_expires >= ?",
-                (conversation_id, time.time()),
+                (reason, conversation_id, time.time()),
             )
             return cursor.rowcount == 1
 
         return await self._run(work)
 
-    async def cancel_requested(self, conversation_id: str, run_id: str) -> bool:
+    async def cancel_requested(self, conversation_id: str, run_id: str) -> str | None:
         row = await self._run(
             lambda db: db.execute(
                 "SELECT cancel_run_id FROM conversation_state WHERE conversation_id = ?",
                 (conversation_id,),
             ).fetchone()
         )
-        return row is not None and row[0] == run_id
+        return None if row is None else flagged_reason(row[0], run_id)
 
     async def last_agent(self, conversation_id: str) -> str | None:
         row = await self._run(

@@ -11,6 +11,20 @@ from agents import Session
 
 from agents_app.secrets import redact_url
 
+CANCELLED = "cancelled by client"
+
+
+def flag(run_id: str, reason: str) -> str:
+    """A cancel flag: which run, and why (`run.cancelled.reason`)."""
+    return f"{run_id}\n{reason}"
+
+
+def flagged_reason(value: str | None, run_id: str) -> str | None:
+    if value is None:
+        return None
+    target, _, reason = value.partition("\n")
+    return (reason or CANCELLED) if target == run_id else None
+
 
 class StoreUnavailable(Exception):
     """The store cannot be reached; the run fails with a retryable error, nothing is lost."""
@@ -47,10 +61,11 @@ class ConversationStore(Protocol):
 
     async def release(self, conversation_id: str, run_id: str) -> None: ...
 
-    async def request_cancel(self, conversation_id: str) -> bool:
+    async def request_cancel(self, conversation_id: str, reason: str = CANCELLED) -> bool:
         """Flag the running run for cancellation; False if no run holds the lock."""
 
-    async def cancel_requested(self, conversation_id: str, run_id: str) -> bool: ...
+    async def cancel_requested(self, conversation_id: str, run_id: str) -> str | None:
+        """The reason this run was asked to stop, or None."""
 
     async def last_agent(self, conversation_id: str) -> str | None: ...
 

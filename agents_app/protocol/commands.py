@@ -17,6 +17,8 @@ class UserMessage(_Command):
     text: str = Field(min_length=1)
     agent: str | None = None
     conversation_id: str | None = Field(default=None, min_length=1, max_length=200)
+    # Revision 2: what to do if the conversation is still answering (default: agents.yaml).
+    multitask: Literal["reject", "enqueue", "interrupt", "rollback"] | None = None
 
 
 _Id = Field(default=None, min_length=1, max_length=200)

@@ -14,11 +14,13 @@ import dataclasses
 from collections.abc import Iterator
 
 import structlog
+from agents import Session
 
 from agents_app.engine import Engine
 from agents_app.graph import Graph
 from agents_app.memory.store import ConversationStore, StoreUnavailable
 from agents_app.protocol.events import (
+    RunCancelled,
     RunCompleted,
     RunEvent,
     RunFailed,
@@ -33,6 +35,8 @@ from agents_app.stream.failures import MEMORY_DOWN as STORE_FAILURE
 
 log = structlog.get_logger("agents_app.runs")
 CANCEL_POLL_S = 0.25
+# run.cancelled reasons of the double-texting strategies (DESIGN §3a).
+SUPERSEDED, ROLLED_BACK = "superseded", "rolled_back"
 MEMORY_DOWN = STORE_FAILURE.message
 
 
@@ -55,10 +59,14 @@ async def run_in_conversation(
         (held.append if isinstance(event, TerminalEvent) else emit)(event)
 
     session = None
+    history_before: int | None = None
     try:
         agent = turn.agent or await _resume_agent(graph, store, cid)
         # A client that holds the thread (AG-UI) sends it whole: no server-side history.
         session = None if turn.client_holds_history else store.session(cid)
+        if session is not None:
+            # Where this turn's items begin: a rollback takes the conversation back to here.
+            history_before = len(await session.get_items())
         watcher = asyncio.create_task(_watch(store, cid, run_id, asyncio.current_task()))
         try:
             terminal = await run_turn(
@@ -77,6 +85,9 @@ async def run_in_conversation(
                 await store.set_last_agent(cid, terminal.agent)
         return terminal
     finally:
+        if session is not None and history_before is not None and _rolled_back(held):
+            with _logged(StoreUnavailable, "memory.rollback_failed"):
+                await _forget_since(session, history_before)
         with _logged(StoreUnavailable, "memory.release_failed"):
             await store.release(cid, run_id)
         if session is not None:
@@ -88,6 +99,18 @@ async def run_in_conversation(
 async def _keep(store: ConversationStore, paused: Paused, ttl_s: float) -> None:
     """The paused run's state goes to the store before anyone can see it is paused."""
     await store.save_approval(paused.run_id, paused.conversation_id, paused.to_record(), ttl_s)
+
+
+def _rolled_back(held: list[RunEvent]) -> bool:
+    return any(isinstance(e, RunCancelled) and e.reason == ROLLED_BACK for e in held)
+
+
+async def _forget_since(session: Session, count: int) -> None:
+    """Take the conversation back to its first `count` items: the turn never happened."""
+    extra = len(await session.get_items()) - count
+    for _ in range(max(0, extra)):
+        await session.pop_item()
+    log.info("memory.rolled_back", items=max(0, extra))
 
 
 async def _resume_agent(graph: Graph, store: ConversationStore, cid: str) -> str | None:
@@ -109,8 +132,8 @@ async def _watch(
         await asyncio.sleep(CANCEL_POLL_S)
         ticks += 1
         try:
-            if await store.cancel_requested(cid, run_id):
-                run.cancel("cancelled by client")
+            if (reason := await store.cancel_requested(cid, run_id)) is not None:
+                run.cancel(reason)
                 return
             if ticks % 8 == 0:
                 await store.refresh(cid, run_id)

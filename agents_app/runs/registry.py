@@ -181,7 +181,7 @@ class Runs:
         if conversation_id is None:
             return False
         try:
-            return await self.engine.store.request_cancel(conversation_id)
+            return await self.engine.store.request_cancel(conversation_id, reason)
         except StoreUnavailable as exc:
             log.warning("memory.cancel_failed", error=str(exc))
             return False
