@@ -165,3 +165,38 @@ async def test_interrupt_reaches_a_run_in_another_invocation(gateway: Any) -> No
         new = await recv_until(b, is_terminal)
     assert ended[-1]["type"] == "run.cancelled" and ended[-1]["reason"] == "superseded"
     assert new[-1]["type"] == "run.completed"
+
+
+async def test_agui_follows_the_configured_strategy(tmp_path: Path) -> None:
+    import shutil
+
+    import httpx
+
+    from agents_app.settings import DEFAULT_CONFIG
+
+    folder = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG.parent, folder)
+    config = folder / "agents.yaml"
+    config.write_text(
+        config.read_text().replace("start: triage\n", "start: triage\nmultitask: interrupt\n", 1)
+    )
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.02, config_path=config))
+    body = {
+        "threadId": "t",
+        "runId": "run-agui",
+        "messages": [{"id": "u1", "role": "user", "content": "Tell me a joke about cats"}],
+        "state": {},
+        "tools": [],
+        "context": [],
+        "forwardedProps": {},
+    }
+    async with live_server(engine) as live, live.connect() as ws:
+        await ready(ws)
+        await ws.send(message(JOKE, conversation_id="t"))
+        await started_answering(ws)
+        url = live.url.replace("ws://", "http://", 1) + "ag-ui"
+        async with httpx.AsyncClient(timeout=20) as client:
+            response = await client.post(url, json=body)
+        ended = await recv_until(ws, is_terminal)
+    assert response.status_code == 200 and '"RUN_FINISHED"' in response.text
+    assert ended[-1]["type"] == "run.cancelled" and ended[-1]["reason"] == "superseded"
