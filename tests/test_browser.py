@@ -309,3 +309,26 @@ async def test_an_approval_card_decides_the_call_and_the_run_goes_on(
             await expect(card).to_have_class(re.compile(r"\brejected\b"))
             await expect(tool.locator(".tool-error")).to_have_text("Rejected: Not now, please.")
         await screenshot(page, f"chat-approval-{'approved' if approve else 'rejected'}")
+
+
+async def test_a_message_sent_during_an_answer_interrupts_it(browser: Browser) -> None:
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.03))
+    async with live_server(engine) as live:
+        page = await open_chat(browser, page_url(live))
+        await send(page, JOKE)
+        await expect(page.locator(".msg.assistant.streaming .text")).to_have_text(
+            re.compile(r"\w+")
+        )
+        await expect(page.locator("#send")).to_be_enabled()  # Send stays on during an answer
+        await page.select_option("#multitask", "interrupt")
+        await send(page, "Tell me a joke about cats")
+        await expect(page.locator(".msg.user .multitask-tag")).to_have_text(" · interrupts")
+        await expect(page.locator(".run-cancelled")).to_have_text(
+            "Interrupted by your next message."
+        )
+        await expect(page.locator(".run-completed")).to_be_visible(timeout=20_000)
+        await expect(page.locator(".run")).to_have_count(2)
+        await expect(page.locator(".run").nth(1).locator(".msg.assistant .text")).to_contain_text(
+            "cats"
+        )
+        await screenshot(page, "chat-interrupted")

@@ -13,6 +13,7 @@
     form: $("composer"),
     input: $("message"),
     agent: $("agent"),
+    multitask: $("multitask"),
     send: $("send"),
     cancel: $("cancel"),
     status: $("status"),
@@ -21,6 +22,10 @@
   };
 
   const RECONNECT_MIN_MS = 500;
+  const CANCELLED = {
+    superseded: "Interrupted by your next message.",
+    rolled_back: "Taken back: your next message replaces this turn.",
+  };
   const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled", "run.interrupted"]);
   const RECONNECT_MAX_MS = 10000;
 
@@ -89,7 +94,9 @@
   function updateControls() {
     const running = state.run !== null || state.awaitingRun;
     ui.input.disabled = !state.connected;
-    ui.send.disabled = !state.connected || running;
+    // Send stays on during an answer: a new message interrupts it, takes it back or is
+    // refused (busy), as the "while answering" choice or the server's default says.
+    ui.send.disabled = !state.connected;
     ui.cancel.hidden = !running;
     ui.cancel.disabled = !state.connected;
   }
@@ -194,7 +201,7 @@
       case "run.interrupted":
         return onRunInterrupted(event);
       case "run.cancelled":
-        return endRun("cancelled", `Cancelled: ${event.reason}`);
+        return endRun("cancelled", CANCELLED[event.reason] || `Cancelled: ${event.reason}`);
       case "error":
         return onError(event);
       case "pong":
@@ -465,9 +472,14 @@
     const command = { type: "user.message", text };
     if (ui.agent.value) command.agent = ui.agent.value;
     if (state.conversationId) command.conversation_id = state.conversationId;
+    const during = state.run !== null || state.awaitingRun;
+    if (during && ui.multitask.value) command.multitask = ui.multitask.value;
     if (!sendCommand(command)) return;
     ui.hint.hidden = true;
-    append(el("div", "msg user", text));
+    const bubble = append(el("div", "msg user", text));
+    if (during && command.multitask) {
+      bubble.appendChild(el("span", "multitask-tag", command.multitask === "rollback" ? " · takes back the answer" : " · interrupts"));
+    }
     ui.input.value = "";
     state.awaitingRun = true;
     updateControls();
