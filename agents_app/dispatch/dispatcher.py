@@ -158,8 +158,7 @@ class Dispatcher:
         if strategy == "enqueue":
             return _error("bad_request", NO_QUEUE)
         superseding = strategy in ("interrupt", "rollback")
-        following_here = self.client.following_run is not None and self.client.busy
-        if following_here and not (superseding and self._follows(turn.conversation_id)):
+        if self.client.busy and not (superseding and self._follows(turn.conversation_id)):
             return _error("busy", BUSY)
         if turn.agent is not None and turn.agent not in graph.agents:
             return _error("bad_request", unknown_agent(turn.agent, list(graph.agents)))
@@ -177,9 +176,7 @@ class Dispatcher:
             # does not see a call left without its result (the SDK leaves it out).
             await self.engine.store.take_approval(waiting)
             log.info("approval.dropped_for_new_message", run_id=waiting)
-        run = await self.runs.start(
-            turn, graph=graph, timeout_s=self._timeout_s, started_by=client.id
-        )
+        run = await self.runs.start(turn, graph=graph, timeout_s=self._timeout_s)
         if run is None and superseding:
             reason = SUPERSEDED if strategy == "interrupt" else ROLLED_BACK
             run = await self._supersede(turn, graph, reason)
@@ -281,9 +278,7 @@ class Dispatcher:
             if not asked:
                 asked = await self.runs.cancel(conversation_id=turn.conversation_id, reason=reason)
             await asyncio.sleep(0.05)
-            run = await self.runs.start(
-                turn, graph=graph, timeout_s=self._timeout_s, started_by=self.client.id
-            )
+            run = await self.runs.start(turn, graph=graph, timeout_s=self._timeout_s)
             if run is not None:
                 log.info("run.superseded", reason=reason, by=run.run_id)
                 return run

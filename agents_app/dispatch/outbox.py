@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from agents_app.protocol.encoders import Encoder
-from agents_app.protocol.events import TERMINAL_TYPES, Event, RunEvent
+from agents_app.protocol.events import Event, RunEvent, TerminalEvent
 from agents_app.protocol.sink import Sink, SinkClosed
 from agents_app.stream.limits import fit
 
@@ -39,7 +39,6 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self.closed = False
         self.frames_sent = 0
-        self.last_seq: dict[str, int] = {}  # run_id → the last seq sent: what a client has
         self.ended: dict[str, str] = {}  # run_id → the type of its terminal event, once sent
         self._terminal_watchers: list[Callable[[str], None]] = []
 
@@ -104,9 +103,9 @@ class Outbox:
         pieces = [event]
         if self._max_frame_bytes is not None and not isinstance(event, RunEvent):
             pieces = fit(event, self._max_frame_bytes)  # run events were fitted when logged
-        if isinstance(event, RunEvent) and event.type in TERMINAL_TYPES:  # type: ignore[attr-defined]
+        if isinstance(event, TerminalEvent):
             # Noted before sending: the client may answer the moment it arrives.
-            self.ended[event.run_id] = event.type  # type: ignore[attr-defined]
+            self.ended[event.run_id] = event.type
             for watcher in self._terminal_watchers:
                 watcher(event.run_id)
         for piece in pieces:
@@ -114,8 +113,6 @@ class Outbox:
             for frame in [frames] if isinstance(frames, str) else frames or ():
                 await self._sink.send(frame)
                 self.frames_sent += 1
-        if isinstance(event, RunEvent):
-            self.last_seq[event.run_id] = event.seq
 
     def _gone(self, why: str) -> None:
         self.closed = True

@@ -113,7 +113,7 @@ class _Scrubbing:
         self._secrets = secrets
 
     def __call__(self, event: Event) -> Frames:
-        return self._encoder(scrub_event(event, self._secrets) if self._secrets else event)
+        return self._encoder(scrub_event(event, self._secrets))
 
     def prime(self, events: Sequence[RunEvent]) -> None:
         """A stateful encoder (AG-UI) learns a rejoined run's earlier events."""
@@ -123,6 +123,8 @@ class _Scrubbing:
 
 
 def scrub_event(event: Event, secrets: Secrets = SECRETS) -> Event:
+    if not secrets:
+        return event  # nothing to look for: the per-delta path pays nothing
     changes = {}
     for name in type(event).model_fields:
         if name == "type":

@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 
 import structlog
-from pydantic import TypeAdapter
 
 from agents_app.memory.store import ConversationStore, RunRecord, SeqTaken, StoreUnavailable
-from agents_app.protocol.events import RunEvent, RunFailed, ServerEvent
+from agents_app.protocol.events import RunEvent, RunFailed, server_event_adapter
 from agents_app.runs.log import Subscriber, is_terminal
 
 log = structlog.get_logger("agents_app.runs.follow")
@@ -24,11 +23,10 @@ WAIT_S = 1.0
 # logged; this long without either means the process running it is gone.
 ORPHAN_AFTER_S = 10.0
 LOST = "The run stopped unexpectedly on the server; please send your message again."
-_events: TypeAdapter[ServerEvent] = TypeAdapter(ServerEvent)
 
 
 def parse_logged(raw: str) -> RunEvent:
-    event = _events.validate_json(raw)
+    event = server_event_adapter.validate_json(raw)
     assert isinstance(event, RunEvent)
     return event
 

@@ -26,7 +26,7 @@ import structlog
 
 from agents_app.memory.store import ConversationStore, SeqTaken, StoreUnavailable
 from agents_app.protocol.encoders import scrub_event
-from agents_app.protocol.events import TERMINAL_TYPES, RunEvent
+from agents_app.protocol.events import RunEvent, TerminalEvent
 from agents_app.stream.coalesce import coalesce
 from agents_app.stream.limits import EVENT_BYTES, fit
 
@@ -49,7 +49,7 @@ class Subscriber(Protocol):
 
 
 def is_terminal(event: RunEvent) -> bool:
-    return event.type in TERMINAL_TYPES  # type: ignore[attr-defined]
+    return isinstance(event, TerminalEvent)
 
 
 class RunLog:

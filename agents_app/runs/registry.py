@@ -30,7 +30,6 @@ class Run:
     turn: Turn
     log: RunLog
     task: asyncio.Task[TerminalEvent | None] = field(init=False)
-    started_by: str | None = None  # the client that sent the message, for on_disconnect
     began: bool = False  # its task has taken its first step
     cancel_reason: str | None = None
 
@@ -65,12 +64,11 @@ class Runs:
         *,
         graph: Graph | None = None,
         timeout_s: float | None = None,
-        started_by: str | None = None,
     ) -> Run | None:
         """Start `turn` as a run of this process; None when its conversation has one going."""
         graph = graph or self.engine.graph  # one graph for the whole run, even across a reload
         store = self.engine.store
-        run = Run(turn, RunLog(turn.run_id, turn.conversation_id, store), started_by)
+        run = Run(turn, RunLog(turn.run_id, turn.conversation_id, store))
         try:
             claimed = await store.claim(turn.conversation_id, turn.run_id)
         except StoreUnavailable as exc:
