@@ -33,7 +33,7 @@ from tools.web import client as web_client
 
 log = structlog.get_logger("agents_app.engine")
 # Protocol revision 2 capabilities this server really has (session.ready.features).
-FEATURES = ("join", "approvals")
+FEATURES = ("join", "approvals", "multitask")
 
 
 @dataclass
@@ -133,6 +133,7 @@ class Engine:
                 ttl_s=settings.session_ttl_s,
                 lock_ttl_s=settings.run_lock_ttl_s,
                 log_ttl_s=settings.run_log_ttl_s,
+                queue_ttl_s=settings.queue_ttl_s,
                 default_dir=settings.data_dir,
             )
         return self._store

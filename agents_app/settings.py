@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     history_items: int = Field(default=100, gt=0, validation_alias="AGENTS_HISTORY_ITEMS")
     # How long a run's event log is kept after its last event (for run.join and replay).
     run_log_ttl_s: float = Field(default=600.0, gt=0, validation_alias="AGENTS_RUN_LOG_TTL")
+    # multitask `enqueue`: how many messages may wait in one conversation, and for how long
+    # a waiting message is kept if nothing ever runs it.
+    max_queue: int = Field(default=10, gt=0, validation_alias="AGENTS_MAX_QUEUE")
+    queue_ttl_s: float = Field(default=3600.0, gt=0, validation_alias="AGENTS_QUEUE_TTL")
     # How long a run paused for approval waits for run.resume (then it cannot be resumed).
     approval_ttl_s: float = Field(default=3600.0, gt=0, validation_alias="AGENTS_APPROVAL_TTL")
     # A new message while a run waits for approval: `refuse` it (error approval_pending), or

@@ -46,7 +46,9 @@ async def chat_session(engine: Engine, request: ChatRequest) -> int:
     line_per_frame = request.fmt in ("json", "ag-ui")
     sink = StreamSink(sys.stdout, line_per_frame=line_per_frame)
     outbox = Outbox(sink, new_encoder(request.fmt, model=engine.model_info)).start()
-    runs = Runs(engine)
+    # A one-shot process: it must not start another client's waiting message it cannot see
+    # through (the server running the conversation does that).
+    runs = Runs(engine, start_queued=False)
     dispatcher = Dispatcher(Client.new("cli", engine.settings), outbox, runs)
     try:
         reply = await _first(dispatcher, request)

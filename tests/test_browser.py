@@ -332,3 +332,24 @@ async def test_a_message_sent_during_an_answer_interrupts_it(browser: Browser) -
             "cats"
         )
         await screenshot(page, "chat-interrupted")
+
+
+async def test_a_message_sent_during_an_answer_waits_its_turn(browser: Browser) -> None:
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.03))
+    async with live_server(engine) as live:
+        page = await open_chat(browser, page_url(live))
+        await send(page, JOKE)
+        await expect(page.locator(".msg.assistant.streaming .text")).to_have_text(
+            re.compile(r"\w+")
+        )
+        await page.select_option("#multitask", "enqueue")
+        await send(page, "Tell me a joke about cats")
+        waiting = page.locator(".msg.user .queued-tag")
+        await expect(waiting).to_have_text(" · waiting: next")
+        await screenshot(page, "chat-queued")
+        await expect(page.locator(".run-completed")).to_have_count(2, timeout=20_000)
+        await expect(waiting).to_have_count(0)  # answered: no longer waiting
+        await expect(page.locator(".run").nth(0).locator(".run-completed")).to_be_visible()
+        await expect(page.locator(".run").nth(1).locator(".msg.assistant .text")).to_contain_text(
+            "cats"
+        )

@@ -47,6 +47,30 @@ async def test_one_run_per_conversation_with_an_expiring_lock(store: Conversatio
     assert await store.claim("c1", "run_d")
 
 
+async def test_waiting_messages_are_never_overtaken(store: ConversationStore) -> None:
+    assert await store.claim("c", "run_a")
+    assert await store.enqueue("c", "run_b", "B", cap=2, front=False) == 1
+    assert await store.enqueue("c", "run_c", "C", cap=2, front=False) == 2
+    assert await store.enqueue("c", "run_x", "X", cap=2, front=False) is None  # full
+    assert await store.queued_in("run_c") == "c" and await store.queued_in("run_x") is None
+    await store.release("c", "run_a")
+    # The lock is free, but messages wait: only the first of them may take it.
+    assert not await store.claim("c", "run_new")
+    assert not await store.claim("c", "run_c")
+    assert await store.claim("c", "run_b")
+    assert await store.queue("c") == [("run_c", "C")]  # taken off as it claimed
+    assert await store.queued_in("run_b") is None
+    await store.release("c", "run_b")
+    # A superseding message goes first.
+    assert await store.enqueue("c", "run_i", "I", cap=None, front=True) == 1
+    assert [run for run, _ in await store.queue("c")] == ["run_i", "run_c"]
+    assert await store.dequeue("c", "run_c")
+    assert not await store.dequeue("c", "run_c")  # taken off once
+    assert await store.claim("c", "run_i")
+    await store.release("c", "run_i")
+    assert await store.claim("c", "run_new")  # nothing waits any more
+
+
 async def test_cancel_flag_reaches_the_holder_only(store: ConversationStore) -> None:
     assert not await store.request_cancel("idle")
     assert await store.claim("c1", "run_a")

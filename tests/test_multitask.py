@@ -78,17 +78,16 @@ async def test_interrupt_from_the_same_connection_ends_the_old_run_first() -> No
         assert_whole_run(run)
 
 
-async def test_reject_is_the_default_and_enqueue_is_not_offered_yet() -> None:
+async def test_reject_is_the_default() -> None:
     async with live_server(paced()) as live, live.connect() as ws:
         await ready(ws)
         await ws.send(message(JOKE))
         await started_answering(ws)
         await ws.send(message("again"))
         busy = await recv_until(ws, lambda e: e["type"] == "error")
-        await ws.send(message("again", multitask="enqueue"))
-        queued = await recv_until(ws, lambda e: e["type"] == "error")
+        rest = await recv_until(ws, is_terminal)
     assert busy[-1]["code"] == "busy"
-    assert queued[-1]["code"] == "bad_request" and "enqueue" in queued[-1]["message"]
+    assert [e["input"] for e in busy + rest if e["type"] == "run.started"] == []  # not queued
 
 
 async def test_rollback_takes_the_interrupted_turn_out_of_memory(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ class FunctionRuntime:
         if self._runs is None:
             from agents_app.runs.registry import Runs
 
-            self._runs = Runs(self.engine)
+            self._runs = Runs(self.engine, start_queued=False)
         return self._runs
 
     @property

@@ -173,13 +173,14 @@ class AgentsFile(_Strict):
             "client joins it with run.join) or `cancel`. AGENTS_ON_DISCONNECT overrides it."
         ),
     )
-    multitask: Literal["reject", "interrupt", "rollback"] = Field(
+    multitask: Literal["reject", "enqueue", "interrupt", "rollback"] = Field(
         default="reject",
         description=(
             "What a new message does while the conversation's previous answer is still going: "
-            "`reject` it (error busy), `interrupt` the answer (what it said stays in memory) "
-            "or `rollback` (the interrupted turn is taken out of memory). A user.message may "
-            "ask for another with `multitask`."
+            "`reject` it (error busy), `enqueue` it (it is answered when the answers before "
+            "it end, in order; AGENTS_MAX_QUEUE bounds how many wait), `interrupt` the "
+            "answer (what it said stays in memory) or `rollback` (the interrupted turn is "
+            "taken out of memory). A user.message may ask for another with `multitask`."
         ),
     )
     defaults: DefaultsSpec = DefaultsSpec()

@@ -19,8 +19,13 @@ class Client:
     # Conversations are stored: bound how many one client may open.
     conversations: set[str] = field(default_factory=set)
     greeted: bool = False
-    following: asyncio.Task[bool] | None = None  # the run this client follows now
+    # The runs this client follows, one after another (a queued message's run comes after
+    # the one before it): the task follows them all; `following_run` is the last of them,
+    # `current_run` the one whose events it is getting now.
+    following: asyncio.Task[bool] | None = None
     following_run: str | None = None
+    current: asyncio.Task[bool] | None = None
+    current_run: str | None = None
     # Set as the followed run's terminal event goes out, which may be a moment before the
     # follow task notices; a client answering it at once must not find itself busy.
     following_ended: bool = False

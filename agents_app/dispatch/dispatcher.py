@@ -15,7 +15,6 @@ import structlog
 
 from agents_app.dispatch.client import Client
 from agents_app.dispatch.outbox import Outbox
-from agents_app.graph import Graph
 from agents_app.memory.store import RunRecord, StoreUnavailable
 from agents_app.protocol.commands import (
     BadFrame,
@@ -26,7 +25,7 @@ from agents_app.protocol.commands import (
     UserMessage,
     parse_frame,
 )
-from agents_app.protocol.events import Error, ErrorCode, Pong, now_ms
+from agents_app.protocol.events import Error, ErrorCode, Pong, RunQueued, now_ms
 from agents_app.runs.approval import Paused, Resumption, Verdict
 from agents_app.runs.conversation import ROLLED_BACK, SUPERSEDED
 from agents_app.runs.registry import Run, Runs
@@ -38,13 +37,9 @@ BUSY = "A run is in progress in this conversation; wait for it, join it (run.joi
 RATE_LIMITED = "Too many messages; slow down a little."
 TOO_MANY_CONVERSATIONS = "Too many conversations on one connection."
 NO_RUN_TO_CANCEL = "No run to cancel."
-NO_QUEUE = (
-    "multitask 'enqueue' is not available on this server yet: use reject, interrupt or rollback."
+QUEUE_FULL = (
+    "Too many messages are waiting in this conversation; wait for the answers, or cancel one."
 )
-# How long a message that supersedes a run waits for it to stop (a cancel flag is polled
-# every 0.25 s by the instance running it), and for its last event to reach this client.
-SUPERSEDE_WAIT_S = 10.0
-FOLLOW_HANDOVER_S = 5.0
 STORE_DOWN = "Conversation memory is unavailable right now; please try again shortly."
 APPROVAL_PENDING = (
     "This conversation waits for a decision on run {run_id}'s tool calls; answer it with "
@@ -89,6 +84,9 @@ class Dispatcher:
         self.runs = runs
         self.engine = runs.engine
         self._timeout_s = timeout_s  # the platform's deadline, for runs started here
+        self._deadline = (
+            None if timeout_s is None else asyncio.get_running_loop().time() + timeout_s
+        )
         outbox.on_terminal(client.note_ended)
 
     def greet(self) -> None:
@@ -150,15 +148,17 @@ class Dispatcher:
         """Start `turn` as a run and follow it.
 
         `multitask` (else agents.yaml's) decides what happens when the conversation is still
-        answering: `reject` (busy), `interrupt` (that run ends `superseded`, this one starts
-        with what it said in memory) or `rollback` (the same, its turn taken out of memory).
+        answering: `reject` (busy), `enqueue` (it waits its turn: `run.queued`), `interrupt`
+        (that run ends `superseded`, this one starts with what it said in memory) or
+        `rollback` (the same, its turn taken out of memory).
         """
         graph = self.engine.graph
-        strategy = multitask or graph.config.multitask
-        if strategy == "enqueue":
-            return _error("bad_request", NO_QUEUE)
+        # A resumed run carries SDK state that is never queued: it starts now or not at all.
+        strategy = "reject" if turn.resume is not None else multitask or graph.config.multitask
         superseding = strategy in ("interrupt", "rollback")
-        if self.client.busy and not (superseding and self._follows(turn.conversation_id)):
+        if self.client.busy and not (
+            strategy == "enqueue" or (superseding and self._follows(turn.conversation_id))
+        ):
             return _error("busy", BUSY)
         if turn.agent is not None and turn.agent not in graph.agents:
             return _error("bad_request", unknown_agent(turn.agent, list(graph.agents)))
@@ -176,18 +176,37 @@ class Dispatcher:
             # does not see a call left without its result (the SDK leaves it out).
             await self.engine.store.take_approval(waiting)
             log.info("approval.dropped_for_new_message", run_id=waiting)
+        position: int | None = None
         run = await self.runs.start(turn, graph=graph, timeout_s=self._timeout_s)
-        if run is None and superseding:
+        if run is not None:
+            client.started = [*client.started[-15:], run.run_id]
+            return Reply(run=run, follow=self._follow(RunRecord(run.run_id, conversation, True)))
+        if strategy == "enqueue":
+            position = await self.runs.enqueue(turn)
+            if position is None:
+                return _error("busy", QUEUE_FULL)
+            self.outbox.put(
+                RunQueued(run_id=turn.run_id, conversation_id=conversation, position=position)
+            )
+            log.info("run.queued", run_id=turn.run_id, position=position)
+        elif superseding:
+            # It waits at the front until the running run has stopped, then starts (here, or
+            # wherever that run ended): no other message can take the conversation meanwhile.
             reason = SUPERSEDED if strategy == "interrupt" else ROLLED_BACK
-            run = await self._supersede(turn, graph, reason)
-        if run is None:
+            await self.runs.enqueue(turn, front=True)
+            await self.runs.cancel(conversation_id=conversation, reason=reason)
+            log.info("run.superseding", reason=reason, by=turn.run_id)
+        else:
             return _error("busy", BUSY)
-        if client.following is not None and not client.following.done():
-            # The superseded run's terminal event reaches this client before the new run.
-            await asyncio.wait([client.following], timeout=FOLLOW_HANDOVER_S)
-        client.started = [*client.started[-15:], run.run_id]
-        record = RunRecord(run.run_id, conversation, running=True)
-        return Reply(run=run, follow=self._follow(record, 0))
+        client.started = [*client.started[-15:], turn.run_id]
+        record = RunRecord(turn.run_id, conversation, running=True, queued=True)
+        return Reply(
+            follow=self._follow(
+                record,
+                position=position if strategy == "enqueue" else None,
+                first=superseding,
+            )
+        )
 
     async def resume(
         self, run_id: str, verdicts: dict[str, Verdict], *, run_id_next: str | None = None
@@ -258,7 +277,7 @@ class Dispatcher:
     async def cancel(self, run_id: str | None = None) -> Reply:
         client = self.client
         if run_id is None and self.client.busy:
-            run_id = client.following_run
+            run_id = client.current_run
         cancelled = await self.runs.cancel(
             run_id=run_id,
             conversation_id=None if run_id else client.conversation,
@@ -267,34 +286,62 @@ class Dispatcher:
         return Reply() if cancelled else _error("bad_request", NO_RUN_TO_CANCEL)
 
     def _follows(self, conversation_id: str) -> bool:
-        run = self.runs.local(self.client.following_run or "")
+        run = self.runs.local(self.client.current_run or "")
         return run is None or run.turn.conversation_id == conversation_id
 
-    async def _supersede(self, turn: Turn, graph: Graph, reason: str) -> Run | None:
-        """Stop the conversation's running run (wherever it runs) and start `turn` instead."""
-        asked = False
-        deadline = asyncio.get_running_loop().time() + SUPERSEDE_WAIT_S
-        while asyncio.get_running_loop().time() < deadline:
-            if not asked:
-                asked = await self.runs.cancel(conversation_id=turn.conversation_id, reason=reason)
-            await asyncio.sleep(0.05)
-            run = await self.runs.start(turn, graph=graph, timeout_s=self._timeout_s)
-            if run is not None:
-                log.info("run.superseded", reason=reason, by=run.run_id)
-                return run
-        return None
-
-    def _follow(self, record: RunRecord, after_seq: int) -> asyncio.Task[bool]:
+    def _follow(
+        self,
+        record: RunRecord,
+        after_seq: int = 0,
+        *,
+        position: int | None = None,
+        first: bool = False,
+    ) -> asyncio.Task[bool]:
+        """Follow `record` to its end — after the runs this client already follows, so a
+        queued message's run reaches it after the one before it. `position`: the queued
+        message's place, announced again (`run.queued`) whenever it moves up. `first`: it
+        goes before the messages already waiting (it supersedes the running run)."""
         client = self.client
+        tail = client.following if client.following and not client.following.done() else None
+        current = client.current if client.current and not client.current.done() else None
+        before = current if first and current is not None else tail
         task = asyncio.create_task(
-            self._follow_to_end(record, after_seq), name=f"follow:{record.run_id}"
+            self._follow_to_end(record, after_seq, before, position),
+            name=f"follow:{record.run_id}",
         )
-        client.following, client.following_run = task, record.run_id
-        client.following_ended = False
+        if not (first and tail is not None and tail is not current):
+            # The last of the runs this client waits for: it is busy until that one ends.
+            client.following, client.following_run = task, record.run_id
+            client.following_ended = False
         return task
 
-    async def _follow_to_end(self, record: RunRecord, after_seq: int) -> bool:
-        reached = await self.runs.follow(record, self.outbox, after_seq)
+    async def _follow_to_end(
+        self,
+        record: RunRecord,
+        after_seq: int,
+        before: asyncio.Task[bool] | None = None,
+        position: int | None = None,
+    ) -> bool:
+        announced = position
+
+        def moved(now: int) -> None:
+            nonlocal announced
+            if announced is not None and now != announced:
+                announced = now
+                cid = record.conversation_id
+                self.outbox.put(RunQueued(run_id=record.run_id, conversation_id=cid, position=now))
+
+        if before is not None:
+            try:
+                await asyncio.wait([before])
+            except asyncio.CancelledError:
+                before.cancel()  # the client went away: stop following the earlier runs too
+                raise
+        self.client.current_run = record.run_id
+        self.client.current = asyncio.current_task()
+        reached = await self.runs.follow(
+            record, self.outbox, after_seq, moved=moved, deadline=self._deadline
+        )
         if not reached and not self.outbox.closed:
             # The client is still here but the run's end will not come (its log expired, or
             # the store is unreachable): say so rather than leave it waiting.

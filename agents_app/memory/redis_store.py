@@ -40,9 +40,50 @@ _REFRESH = (
 )
 
 
+# Claim the lock only if no message waits, or if this run is the first that does (KEYS: lock,
+# queue list, queue records, the run's queued marker; ARGV: run id, lock ms).
+_CLAIM = """
+local head = redis.call('lindex', KEYS[2], 0)
+if head and head ~= ARGV[1] then return 0 end
+if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+if head then
+  redis.call('lpop', KEYS[2])
+  redis.call('hdel', KEYS[3], ARGV[1])
+  redis.call('del', KEYS[4])
+end
+return 1
+"""
+# KEYS: queue list, queue records, the run's queued marker; ARGV: run id, record, cap (0:
+# none), front (1/0), ttl ms, conversation id. Answers the position, or 0 when full.
+_ENQUEUE = """
+local n = redis.call('llen', KEYS[1])
+if tonumber(ARGV[3]) > 0 and n >= tonumber(ARGV[3]) then return 0 end
+if ARGV[4] == '1' then redis.call('lpush', KEYS[1], ARGV[1])
+else redis.call('rpush', KEYS[1], ARGV[1]) end
+redis.call('hset', KEYS[2], ARGV[1], ARGV[2])
+redis.call('set', KEYS[3], ARGV[6], 'PX', ARGV[5])
+redis.call('pexpire', KEYS[1], ARGV[5])
+redis.call('pexpire', KEYS[2], ARGV[5])
+if ARGV[4] == '1' then return 1 end
+return n + 1
+"""
+_DEQUEUE = """
+if redis.call('lrem', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('hdel', KEYS[2], ARGV[1])
+redis.call('del', KEYS[3])
+return 1
+"""
+
+
 class RedisStore:
     def __init__(
-        self, url: str, *, ttl_s: int, lock_ttl_s: float, log_ttl_s: float = 600.0
+        self,
+        url: str,
+        *,
+        ttl_s: int,
+        lock_ttl_s: float,
+        log_ttl_s: float = 600.0,
+        queue_ttl_s: float = 3600.0,
     ) -> None:
         # Short socket timeouts: a Redis that went away fails the run quickly, not at the
         # platform's deadline.
@@ -52,6 +93,7 @@ class RedisStore:
         self._ttl_s = ttl_s
         self._lock_ms = int(lock_ttl_s * 1000)
         self._log_ms = int(log_ttl_s * 1000)
+        self._queue_ms = int(queue_ttl_s * 1000)
 
     async def _call(self, work: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -73,9 +115,18 @@ class RedisStore:
     def _key(self, kind: str, conversation_id: str) -> str:
         return f"{PREFIX}:{kind}:{conversation_id}"
 
+    def _queue_keys(self, conversation_id: str, run_id: str) -> list[str]:
+        return [
+            self._key("queue", conversation_id),
+            self._key("queued", conversation_id),
+            self._key("queued-run", run_id),
+        ]
+
     async def claim(self, conversation_id: str, run_id: str) -> bool:
-        key = self._key("lock", conversation_id)
-        claimed = await self._call(lambda: self._client.set(key, run_id, nx=True, px=self._lock_ms))
+        keys = [self._key("lock", conversation_id), *self._queue_keys(conversation_id, run_id)]
+        claimed = await self._call(
+            lambda: self._client.eval(_CLAIM, len(keys), *keys, run_id, self._lock_ms)
+        )
         if claimed:
             await self._call(lambda: self._client.delete(self._key("cancel", conversation_id)))
             last = self._key("last-run", conversation_id)
@@ -164,6 +215,33 @@ class RedisStore:
         if last is None:
             return None
         return await self.find_run(run_id=_text(last))
+
+    async def enqueue(
+        self, conversation_id: str, run_id: str, record: str, *, cap: int | None, front: bool
+    ) -> int | None:
+        keys = self._queue_keys(conversation_id, run_id)
+        args = (run_id, record, cap or 0, int(front), self._queue_ms, conversation_id)
+        position = await self._call(lambda: self._client.eval(_ENQUEUE, len(keys), *keys, *args))
+        return int(position) or None
+
+    async def queue(self, conversation_id: str) -> list[tuple[str, str]]:
+        keys = self._queue_keys(conversation_id, "")
+
+        async def work() -> list[tuple[str, str]]:
+            ids = [_text(i) for i in await self._client.lrange(keys[0], 0, -1)]
+            records = await self._client.hmget(keys[1], ids) if ids else []
+            return [(i, _text(r)) for i, r in zip(ids, records, strict=True) if r is not None]
+
+        return await self._call(work)
+
+    async def queued_in(self, run_id: str) -> str | None:
+        value = await self._call(lambda: self._client.get(self._key("queued-run", run_id)))
+        return None if value is None else _text(value)
+
+    async def dequeue(self, conversation_id: str, run_id: str) -> bool:
+        keys = self._queue_keys(conversation_id, run_id)
+        removed = await self._call(lambda: self._client.eval(_DEQUEUE, len(keys), *keys, run_id))
+        return bool(removed)
 
     async def save_approval(
         self, run_id: str, conversation_id: str, record: str, ttl_s: float

@@ -58,15 +58,31 @@ CREATE TABLE IF NOT EXISTS approvals (
     expires REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS approvals_by_conversation ON approvals (conversation_id, expires);
+CREATE TABLE IF NOT EXISTS run_queue (
+    run_id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    pos INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_queue_by_conversation ON run_queue (conversation_id, pos);
 """
 
 
 class SQLiteStore:
-    def __init__(self, path: Path, *, lock_ttl_s: float, log_ttl_s: float = 600.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lock_ttl_s: float,
+        log_ttl_s: float = 600.0,
+        queue_ttl_s: float = 3600.0,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock_ttl_s = lock_ttl_s
         self._log_ttl_s = log_ttl_s
+        self._queue_ttl_s = queue_ttl_s
         self._purged_at = 0.0
         # One connection, used from worker threads one at a time: opening a connection per
         # statement cost more than the statements (several run per turn).
@@ -106,14 +122,23 @@ class SQLiteStore:
     async def claim(self, conversation_id: str, run_id: str) -> bool:
         def work(db: sqlite3.Connection) -> bool:
             now = time.time()
-            cursor = db.execute(
-                "INSERT INTO conversation_state (conversation_id, run_id, lock_expires)"
-                " VALUES (?, ?, ?) ON CONFLICT(conversation_id) DO UPDATE SET"
-                " run_id = excluded.run_id, lock_expires = excluded.lock_expires,"
-                " cancel_run_id = NULL WHERE lock_expires < ?",
-                (conversation_id, run_id, now + self._lock_ttl_s, now),
-            )
-            return cursor.rowcount == 1
+            with db:  # the queue's head and the lock change together, or not at all
+                db.execute("BEGIN IMMEDIATE")
+                head = _head(db, conversation_id, now)
+                if head is not None and head != run_id:
+                    return False
+                cursor = db.execute(
+                    "INSERT INTO conversation_state (conversation_id, run_id, lock_expires)"
+                    " VALUES (?, ?, ?) ON CONFLICT(conversation_id) DO UPDATE SET"
+                    " run_id = excluded.run_id, lock_expires = excluded.lock_expires,"
+                    " cancel_run_id = NULL WHERE lock_expires < ?",
+                    (conversation_id, run_id, now + self._lock_ttl_s, now),
+                )
+                if cursor.rowcount != 1:
+                    return False
+                if head is not None:
+                    db.execute("DELETE FROM run_queue WHERE run_id = ?", (run_id,))
+                return True
 
         return await self._run(work)
 
@@ -250,6 +275,58 @@ class SQLiteStore:
 
         return await self._run(work)
 
+    async def enqueue(
+        self, conversation_id: str, run_id: str, record: str, *, cap: int | None, front: bool
+    ) -> int | None:
+        def work(db: sqlite3.Connection) -> int | None:
+            now = time.time()
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM run_queue WHERE expires < ?", (now,))
+                low, high, count = db.execute(
+                    "SELECT min(pos), max(pos), count(*) FROM run_queue WHERE conversation_id = ?",
+                    (conversation_id,),
+                ).fetchone()
+                if cap is not None and count >= cap:
+                    return None
+                pos = (low or 0) - 1 if front else (high or 0) + 1
+                db.execute(
+                    "INSERT INTO run_queue (run_id, conversation_id, pos, record, expires)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (run_id, conversation_id, pos, record, now + self._queue_ttl_s),
+                )
+                return 1 if front else int(count) + 1
+
+        return await self._run(work)
+
+    async def queue(self, conversation_id: str) -> list[tuple[str, str]]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT run_id, record FROM run_queue WHERE conversation_id = ? AND expires >= ?"
+                " ORDER BY pos",
+                (conversation_id, time.time()),
+            ).fetchall()
+        )
+        return [(str(run_id), str(record)) for run_id, record in rows]
+
+    async def queued_in(self, run_id: str) -> str | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT conversation_id FROM run_queue WHERE run_id = ? AND expires >= ?",
+                (run_id, time.time()),
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def dequeue(self, conversation_id: str, run_id: str) -> bool:
+        cursor = await self._run(
+            lambda db: db.execute(
+                "DELETE FROM run_queue WHERE conversation_id = ? AND run_id = ?",
+                (conversation_id, run_id),
+            )
+        )
+        return cursor.rowcount == 1
+
     async def save_approval(
         self, run_id: str, conversation_id: str, record: str, ttl_s: float
     ) -> None:
@@ -289,7 +366,12 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     async def aclose(self) -> None:
-        self._db.close()
+        # Under the lock: closing while a worker thread runs a statement crashes the process.
+        def close() -> None:
+            with self._db_lock:
+                self._db.close()
+
+        await asyncio.to_thread(close)
 
 
 def _purge(db: sqlite3.Connection, now: float) -> None:
@@ -301,6 +383,15 @@ def _purge(db: sqlite3.Connection, now: float) -> None:
             (now,),
         )
         db.execute("DELETE FROM logged_runs WHERE expires < ?", (now,))
+
+
+def _head(db: sqlite3.Connection, conversation_id: str, now: float) -> str | None:
+    row = db.execute(
+        "SELECT run_id FROM run_queue WHERE conversation_id = ? AND expires >= ?"
+        " ORDER BY pos LIMIT 1",
+        (conversation_id, now),
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def _holds(db: sqlite3.Connection, conversation_id: str, run_id: str, now: float) -> bool:

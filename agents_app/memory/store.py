@@ -45,6 +45,7 @@ class RunRecord:
     run_id: str
     conversation_id: str
     running: bool
+    queued: bool = False  # a message still waiting for its conversation (not yet logged)
 
 
 class ConversationStore(Protocol):
@@ -54,7 +55,11 @@ class ConversationStore(Protocol):
     async def release_session(self, session: Session) -> None: ...
 
     async def claim(self, conversation_id: str, run_id: str) -> bool:
-        """Take the conversation's run lock (with a TTL); False if another run holds it."""
+        """Take the conversation's run lock (with a TTL), and take `run_id` off its queue.
+
+        False if another run holds the lock, or if messages wait and `run_id` is not the
+        first of them: a queued message is never overtaken.
+        """
 
     async def refresh(self, conversation_id: str, run_id: str) -> None:
         """Extend the lock while the run is alive."""
@@ -88,6 +93,23 @@ class ConversationStore(Protocol):
     ) -> RunRecord | None:
         """A logged run by id, or a conversation's running run, else its last logged one."""
 
+    # Messages waiting for their conversation (multitask `enqueue`), oldest first.
+
+    async def enqueue(
+        self, conversation_id: str, run_id: str, record: str, *, cap: int | None, front: bool
+    ) -> int | None:
+        """Queue a message (at the back, or the `front`); its position from 1, or None when
+        `cap` messages already wait."""
+
+    async def queue(self, conversation_id: str) -> list[tuple[str, str]]:
+        """(run id, record) of every message waiting in this conversation, in order."""
+
+    async def queued_in(self, run_id: str) -> str | None:
+        """The conversation a waiting message belongs to, or None if it waits nowhere."""
+
+    async def dequeue(self, conversation_id: str, run_id: str) -> bool:
+        """Take a waiting message off; True for exactly one caller."""
+
     # Runs paused for approval: their SDK state, kept here and never sent to a client.
 
     async def save_approval(
@@ -108,21 +130,31 @@ class ConversationStore(Protocol):
 
 
 def open_store(
-    url: str, *, ttl_s: int, lock_ttl_s: float, default_dir: Path, log_ttl_s: float = 600.0
+    url: str,
+    *,
+    ttl_s: int,
+    lock_ttl_s: float,
+    default_dir: Path,
+    log_ttl_s: float = 600.0,
+    queue_ttl_s: float = 3600.0,
 ) -> ConversationStore:
     """`sqlite:///path.db`, `sqlite://` (default file under `default_dir`) or `redis://…`."""
     scheme = urlparse(url).scheme
     if scheme in {"redis", "rediss", "unix"}:
         from agents_app.memory.redis_store import RedisStore
 
-        return RedisStore(url, ttl_s=ttl_s, lock_ttl_s=lock_ttl_s, log_ttl_s=log_ttl_s)
+        return RedisStore(
+            url, ttl_s=ttl_s, lock_ttl_s=lock_ttl_s, log_ttl_s=log_ttl_s, queue_ttl_s=queue_ttl_s
+        )
     if scheme == "sqlite":
         from agents_app.memory.sqlite_store import SQLiteStore
 
         # As in SQLAlchemy: sqlite:///rel.db is relative to the cwd, sqlite:////abs.db absolute.
         path = url.removeprefix("sqlite://").removeprefix("/")
         target = Path(path) if path else default_dir / "conversations.db"
-        return SQLiteStore(target, lock_ttl_s=lock_ttl_s, log_ttl_s=log_ttl_s)
+        return SQLiteStore(
+            target, lock_ttl_s=lock_ttl_s, log_ttl_s=log_ttl_s, queue_ttl_s=queue_ttl_s
+        )
     # Never echo the URL whole: it may carry a password.
     raise ValueError(
         f"SESSION_STORE must be sqlite:///…, redis://… or rediss://…, not {redact_url(url)!r}"

@@ -180,6 +180,16 @@ class Pong(Event):
     type: Literal["pong"] = "pong"
 
 
+class RunQueued(Event):
+    """A message waits for its conversation's earlier runs (multitask `enqueue`); its run
+    starts later with `run.started` seq 1. Sent again as its position moves up."""
+
+    type: Literal["run.queued"] = "run.queued"
+    run_id: str
+    conversation_id: str
+    position: int
+
+
 TerminalEvent = RunCompleted | RunFailed | RunCancelled | RunInterrupted
 TERMINAL_TYPES = frozenset({"run.completed", "run.failed", "run.cancelled", "run.interrupted"})
 
@@ -198,7 +208,8 @@ ServerEvent = Annotated[
     | RunInterrupted
     | SessionReady
     | Error
-    | Pong,
+    | Pong
+    | RunQueued,
     Field(discriminator="type"),
 ]
 server_event_adapter: TypeAdapter[ServerEvent] = TypeAdapter(ServerEvent)

@@ -2,13 +2,17 @@
 
 A run is a task of the process, not of a connection: the client that started it may go
 away and come back (or another may join) while it goes on. `start` claims the conversation,
-`follow` replays and follows a run here or elsewhere, `cancel` stops one wherever it runs.
+`follow` replays and follows a run here or elsewhere (or waits for a queued message to
+start), `cancel` stops one wherever it runs, `enqueue` and `pump` keep a conversation's
+waiting messages going.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -16,10 +20,18 @@ import structlog
 from agents_app.engine import Engine
 from agents_app.graph import Graph
 from agents_app.memory.store import RunRecord, StoreUnavailable
+from agents_app.protocol.encoders import scrub_event
 from agents_app.protocol.events import RunCancelled, RunIds, RunStarted, TerminalEvent
 from agents_app.runs.conversation import memory_down, run_in_conversation
 from agents_app.runs.follow import follow_logged
 from agents_app.runs.log import RunLog, Subscriber
+from agents_app.runs.queue import (
+    LOST_AFTER_S,
+    QUEUE_POLL_S,
+    cancelled_while_waiting,
+    from_record,
+    to_record,
+)
 from agents_app.runs.turn import Turn
 
 log = structlog.get_logger("agents_app.runs")
@@ -54,9 +66,15 @@ class Run:
 
 
 class Runs:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, start_queued: bool = True) -> None:
         self.engine = engine
         self._local: dict[str, Run] = {}
+        # A long-lived process starts a conversation's next waiting message when a run of
+        # its own ends. A Cloud Function must not: it may be frozen the moment its
+        # invocation returns, so there the client waiting for the message starts it.
+        self._start_queued = start_queued
+        self._ended = asyncio.Event()  # set (and replaced) whenever a run here ends
+        self._pumps: set[asyncio.Task[None]] = set()
 
     async def start(
         self,
@@ -64,14 +82,18 @@ class Runs:
         *,
         graph: Graph | None = None,
         timeout_s: float | None = None,
+        queued: bool = False,
     ) -> Run | None:
-        """Start `turn` as a run of this process; None when its conversation has one going."""
+        """Start `turn` as a run of this process; None when its conversation has one going
+        (or has messages waiting before it)."""
         graph = graph or self.engine.graph  # one graph for the whole run, even across a reload
         store = self.engine.store
         run = Run(turn, RunLog(turn.run_id, turn.conversation_id, store))
         try:
             claimed = await store.claim(turn.conversation_id, turn.run_id)
         except StoreUnavailable as exc:
+            if queued:
+                raise  # it waits on in the queue, for the next try
             run.task = asyncio.create_task(self._unavailable(run, graph, exc))
         else:
             if not claimed:
@@ -104,6 +126,50 @@ class Runs:
             finally:
                 # The run's task ends once its terminal event is logged and delivered.
                 await run.log.close()
+                self._next(run.turn.conversation_id)
+
+    def _next(self, conversation_id: str) -> None:
+        """A run here ended: wake those waiting here, and start the next message."""
+        ended, self._ended = self._ended, asyncio.Event()
+        ended.set()
+        if self._start_queued:
+            task = asyncio.create_task(self._pump_quietly(conversation_id))
+            self._pumps.add(task)
+            task.add_done_callback(self._pumps.discard)
+
+    async def _pump_quietly(self, conversation_id: str) -> None:
+        try:
+            await self.pump(conversation_id)
+        except StoreUnavailable as exc:
+            # The message waits on: its client (or the next run to end) starts it.
+            log.warning("queue.start_failed", conversation_id=conversation_id, error=str(exc))
+
+    async def enqueue(self, turn: Turn, *, front: bool = False) -> int | None:
+        """Queue `turn` behind its conversation's runs; its position, None when the queue is
+        full. At the `front` (a message superseding the running run) there is no cap."""
+        cap = None if front else self.engine.settings.max_queue
+        return await self.engine.store.enqueue(
+            turn.conversation_id, turn.run_id, to_record(turn), cap=cap, front=front
+        )
+
+    async def pump(self, conversation_id: str, *, timeout_s: float | None = None) -> Run | None:
+        """Start the conversation's first waiting message here, if nothing runs there."""
+        store = self.engine.store
+        waiting = await store.queue(conversation_id)
+        if not waiting:
+            return None
+        run_id, record = waiting[0]
+        try:
+            turn = from_record(record)
+        except ValueError as exc:
+            # Written by another version: it cannot run, and must not block the others.
+            await store.dequeue(conversation_id, run_id)
+            log.warning("queue.unreadable_dropped", run_id=run_id, error=str(exc))
+            return None
+        run = await self.start(turn, timeout_s=timeout_s, queued=True)
+        if run is not None:
+            log.info("queue.started", run_id=run_id, conversation_id=conversation_id)
+        return run
 
     async def _stopped_before_it_began(self, run: Run, graph: Graph, reason: str) -> TerminalEvent:
         ids = RunIds(run_id=run.run_id, conversation_id=run.turn.conversation_id)
@@ -143,18 +209,36 @@ class Runs:
             return RunRecord(run_id, run.turn.conversation_id, True)
         if run_id is None and conversation_id and (run := self.running_in(conversation_id)):
             return RunRecord(run.run_id, conversation_id, True)
+        store = self.engine.store
         try:
-            return await self.engine.store.find_run(run_id=run_id, conversation_id=conversation_id)
+            found = await store.find_run(run_id=run_id, conversation_id=conversation_id)
+            if found is None and run_id is not None:
+                waits_in = await store.queued_in(run_id)
+                if waits_in is not None:
+                    return RunRecord(run_id, waits_in, running=True, queued=True)
+            return found
         except StoreUnavailable as exc:
             log.warning("runs.find_failed", error=str(exc))
             return None
 
-    async def follow(self, record: RunRecord, subscriber: Subscriber, after_seq: int = 0) -> bool:
+    async def follow(
+        self,
+        record: RunRecord,
+        subscriber: Subscriber,
+        after_seq: int = 0,
+        *,
+        moved: Callable[[int], None] | None = None,
+        deadline: float | None = None,
+    ) -> bool:
         """Replay `record`'s events after `after_seq`, then follow it live to its terminal event.
 
-        True once the terminal event was delivered; False if the subscriber went away or the
-        run could not be followed to its end.
+        A queued message is waited for first (`moved(position)` as its place changes; a run
+        this follower starts itself ends by `deadline`, on the loop's clock). True once the
+        terminal event was delivered; False if the subscriber went away or the run could not
+        be followed to its end.
         """
+        if record.queued and not await self._until_started(record, subscriber, moved, deadline):
+            return False
         run = self._local.get(record.run_id)
         if run is not None:
             done = run.log.subscribe(subscriber, after_seq)
@@ -164,14 +248,60 @@ class Runs:
                 run.log.unsubscribe(subscriber)
         return await follow_logged(self.engine.store, record, subscriber, after_seq)
 
+    async def _until_started(
+        self,
+        record: RunRecord,
+        subscriber: Subscriber,
+        moved: Callable[[int], None] | None,
+        deadline: float | None,
+    ) -> bool:
+        """Wait for a queued message to become a run (here or anywhere); start the first
+        waiting message whenever the conversation is free. False if it is lost."""
+        store, cid, run_id = self.engine.store, record.conversation_id, record.run_id
+        loop = asyncio.get_running_loop()
+        position: int | None = None
+        missing_since: float | None = None
+        try:
+            while not subscriber.closed:
+                if run_id in self._local:
+                    return True
+                ended = self._ended
+                waiting = [queued for queued, _ in await store.queue(cid)]
+                if run_id in waiting:
+                    missing_since = None
+                    if moved is not None and position != (now := waiting.index(run_id) + 1):
+                        position = now
+                        moved(now)
+                    holder = await store.find_run(conversation_id=cid)
+                    if holder is None or not holder.running:
+                        left = None if deadline is None else max(0.0, deadline - loop.time())
+                        # Shielded: a follower that goes away mid-claim must not lose it.
+                        if await asyncio.shield(self.pump(cid, timeout_s=left)) is not None:
+                            continue
+                elif await store.find_run(run_id=run_id) is not None:
+                    return True  # started elsewhere, or cancelled while it waited
+                else:
+                    missing_since = missing_since or time.monotonic()
+                    if time.monotonic() - missing_since > LOST_AFTER_S:
+                        log.warning("queue.message_lost", run_id=run_id)
+                        return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), QUEUE_POLL_S)
+        except StoreUnavailable as exc:
+            log.warning("queue.follow_failed", run_id=run_id, error=str(exc))
+        return False
+
     async def cancel(
         self, *, run_id: str | None = None, conversation_id: str | None = None, reason: str
     ) -> bool:
-        """Stop a run here, or flag it in the store for the process running it."""
+        """Stop a run here, or flag it in the store for the process running it; a message
+        still waiting is taken off its queue."""
         run = self._local.get(run_id) if run_id else None
         if run is None and conversation_id is not None:
             run = self.running_in(conversation_id)
         if run is not None and run.cancel(reason):
+            return True
+        if run is None and run_id is not None and await self._unqueue(run_id, reason):
             return True
         if conversation_id is None and run_id is not None:
             record = await self.find(run_id=run_id)
@@ -184,8 +314,32 @@ class Runs:
             log.warning("memory.cancel_failed", error=str(exc))
             return False
 
+    async def _unqueue(self, run_id: str, reason: str) -> bool:
+        """Take a waiting message off its queue; its log gets a whole, cancelled run."""
+        store = self.engine.store
+        try:
+            cid = await store.queued_in(run_id)
+            if cid is None:
+                return False
+            record = dict(await store.queue(cid)).get(run_id)
+            if record is None or not await store.dequeue(cid, run_id):
+                return False
+            turn = from_record(record)
+            events = cancelled_while_waiting(turn, self.engine.graph.start, reason)
+            rows = [(event.seq, scrub_event(event).model_dump_json()) for event in events]
+            await store.append_events(run_id, cid, rows)
+        except (StoreUnavailable, ValueError) as exc:
+            log.warning("queue.cancel_failed", run_id=run_id, error=str(exc))
+            return False
+        log.info("queue.cancelled", run_id=run_id, conversation_id=cid, reason=reason)
+        return True
+
     async def aclose(self) -> None:
-        """Cancel every run of this process (shutdown) and wait for their terminal events."""
+        """Cancel every run of this process (shutdown) and wait for their terminal events.
+        Waiting messages stay queued for whichever instance runs the conversation next."""
+        self._start_queued = False
+        # Not cancelled: one stopped between its claim and its run would lose the message.
+        await asyncio.gather(*self._pumps, return_exceptions=True)
         runs = list(self._local.values())
         for run in runs:
             run.cancel("server shutting down")

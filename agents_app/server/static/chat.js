@@ -42,6 +42,7 @@
     rejoin: null, // after a reconnect: the run.join to send once the server greets us
     approvals: new Map(), // call_id → {runId, card, decision}: calls waiting for a yes or no
     endedRuns: new Set(), // runs already drawn to their end: a replay of one is ignored
+    unplaced: [], // bubbles of messages sent during an answer, not yet queued nor answered
   };
 
   // -- small DOM helpers ------------------------------------------------------------------
@@ -94,8 +95,8 @@
   function updateControls() {
     const running = state.run !== null || state.awaitingRun;
     ui.input.disabled = !state.connected;
-    // Send stays on during an answer: a new message interrupts it, takes it back or is
-    // refused (busy), as the "while answering" choice or the server's default says.
+    // Send stays on during an answer: a new message waits its turn, interrupts it, takes it
+    // back or is refused (busy), as the "while answering" choice or the server's default says.
     ui.send.disabled = !state.connected;
     ui.cancel.hidden = !running;
     ui.cancel.disabled = !state.connected;
@@ -178,6 +179,8 @@
     switch (event.type) {
       case "session.ready":
         return onReady(event);
+      case "run.queued":
+        return onQueued(event);
       case "run.started":
         return onRunStarted(event);
       case "agent.switched":
@@ -252,6 +255,9 @@
 
   function onRunStarted(event) {
     state.awaitingRun = false;
+    document.querySelector(`.msg.user[data-run-id="${CSS.escape(event.run_id)}"] .queued-tag`)?.remove();
+    const waiting = state.unplaced.findIndex((b) => b.firstChild?.textContent === event.input);
+    if (waiting >= 0) state.unplaced.splice(waiting, 1);
     const runEl = append(el("section", "run"));
     runEl.dataset.runId = event.run_id;
     const head = el("div", "run-head");
@@ -450,6 +456,20 @@
     if (ui.input && !ui.input.disabled) ui.input.focus();
   }
 
+  // A message waiting for the answers before it: its bubble says so, and where it stands.
+  function onQueued(event) {
+    let tag = document.querySelector(`.msg.user[data-run-id="${CSS.escape(event.run_id)}"] .queued-tag`);
+    if (!tag) {
+      const bubble = state.unplaced.shift();
+      if (!bubble) return;
+      bubble.dataset.runId = event.run_id;
+      tag = bubble.appendChild(el("span", "queued-tag", ""));
+    }
+    tag.textContent = event.position === 1 ? " · waiting: next" : ` · waiting: #${event.position}`;
+    state.awaitingRun = false;
+    updateControls();
+  }
+
   function onError(event) {
     // Connection-level errors (busy, bad_request, too_large…): the connection stays usable.
     if (event.code === "not_found" && state.run) {
@@ -458,6 +478,7 @@
       return;
     }
     state.awaitingRun = false;
+    if (event.code === "busy") state.unplaced.shift(); // that message was not taken
     const node = notice("error", `${event.code}: ${event.message}`);
     node.setAttribute("role", "alert");
     node.dataset.code = event.code;
@@ -478,8 +499,12 @@
     ui.hint.hidden = true;
     const bubble = append(el("div", "msg user", text));
     if (during && command.multitask) {
-      bubble.appendChild(el("span", "multitask-tag", command.multitask === "rollback" ? " · takes back the answer" : " · interrupts"));
+      const tags = { enqueue: " · after this answer", rollback: " · takes back the answer", interrupt: " · interrupts" };
+      bubble.appendChild(el("span", "multitask-tag", tags[command.multitask] || ""));
     }
+    // Until the server says it waits (run.queued) or answers it: the first such bubble is
+    // the one a run.queued names.
+    if (during && (!command.multitask || command.multitask === "enqueue")) state.unplaced.push(bubble);
     ui.input.value = "";
     state.awaitingRun = true;
     updateControls();

@@ -1,0 +1,61 @@
+"""Messages that wait for their conversation: multitask `enqueue`, and a message that
+supersedes the running run (it waits at the front until that run has stopped).
+
+The queue lives in the store, so it holds across connections and instances: the claim of a
+conversation's lock takes its first waiting message off in the same step, and refuses anyone
+else while messages wait, so none is overtaken. Whoever finds the lock free starts the first
+one — the process whose run just ended, or a client waiting for its own message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agents_app.protocol.events import RunCancelled, RunIds, RunStarted
+from agents_app.runs.turn import Turn
+
+# How often a client waiting for its message looks at the queue (a run ending in this
+# process wakes it at once), and how long a message may be neither queued nor logged
+# before it counts as lost (between another instance's claim and its first logged event).
+QUEUE_POLL_S = 0.5
+LOST_AFTER_S = 10.0
+
+
+def to_record(turn: Turn) -> str:
+    """What the store keeps of a waiting message: enough for any instance to run it."""
+    return json.dumps(
+        {
+            "run_id": turn.run_id,
+            "conversation_id": turn.conversation_id,
+            "text": turn.text,
+            "agent": turn.agent,
+            "history": None if turn.history is None else list(turn.history),
+        },
+        ensure_ascii=False,
+    )
+
+
+def from_record(raw: str) -> Turn:
+    """The waiting message as a turn; ValueError for a record this version cannot read."""
+    try:
+        data: dict[str, Any] = json.loads(raw)
+        history = data.get("history")
+        return Turn(
+            conversation_id=str(data["conversation_id"]),
+            text=str(data["text"]),
+            agent=data.get("agent"),
+            run_id=str(data["run_id"]),
+            history=None if history is None else tuple(history),
+        )
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"unreadable queued message: {exc}") from exc
+
+
+def cancelled_while_waiting(turn: Turn, agent: str, reason: str) -> list[RunStarted | RunCancelled]:
+    """The whole (short) run of a message taken off the queue before it ran."""
+    ids = RunIds(run_id=turn.run_id, conversation_id=turn.conversation_id)
+    return [
+        RunStarted(**ids, seq=1, agent=turn.agent or agent, input=turn.text),
+        RunCancelled(**ids, seq=2, reason=reason),
+    ]
