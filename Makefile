@@ -25,7 +25,7 @@ typecheck: $(STAMP)
 # System packages the tests use (Debian; CI runs as root): a real redis-server, and
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 # Nothing happens when they are present.
-SYSTEM_PACKAGES := redis-server:redis-server chromium:chromium
+SYSTEM_PACKAGES := redis-server:redis-server chromium:chromium prometheus:prometheus
 system-deps:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
 	  command -v "$${entry%%:*}" >/dev/null || missing="$$missing $${entry##*:}"; done; \

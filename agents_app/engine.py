@@ -23,6 +23,7 @@ from agents_app.graph import Graph, build_graph
 from agents_app.memory.history import bounded_history
 from agents_app.memory.store import ConversationStore, open_store
 from agents_app.models.providers import ModelBackend, build_backend
+from agents_app.observe.metrics import Metrics
 from agents_app.protocol.events import ModelInfo, SessionReady
 from agents_app.secrets import SECRETS
 from agents_app.settings import Settings
@@ -137,6 +138,11 @@ class Engine:
                 default_dir=settings.data_dir,
             )
         return self._store
+
+    @functools.cached_property
+    def metrics(self) -> Metrics:
+        """This engine's Prometheus figures (`GET /metrics`)."""
+        return Metrics()
 
     @functools.cached_property
     def secrets(self) -> tuple[str, ...]:

@@ -45,6 +45,15 @@ FORBIDDEN = {
     ),
     "runs": ("agents_app.dispatch", "agents_app.server", "agents_app.cloud", "agents_app.sinks"),
     "dispatch": ("agents_app.server", "agents_app.cloud", "agents_app.sinks"),
+    "observe": (
+        "agents_app.engine",
+        "agents_app.runs",
+        "agents_app.dispatch",
+        "agents_app.server",
+        "agents_app.cloud",
+        "agents_app.memory",
+        "agents_app.stream",
+    ),
 }
 
 

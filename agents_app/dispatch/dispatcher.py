@@ -88,6 +88,7 @@ class Dispatcher:
             None if timeout_s is None else asyncio.get_running_loop().time() + timeout_s
         )
         outbox.on_terminal(client.note_ended)
+        outbox.on_frame(self.engine.metrics.frame_sent)
 
     def greet(self) -> None:
         """`session.ready`, once per client."""

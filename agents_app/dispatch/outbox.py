@@ -41,6 +41,7 @@ class Outbox:
         self.frames_sent = 0
         self.ended: dict[str, str] = {}  # run_id → the type of its terminal event, once sent
         self._terminal_watchers: list[Callable[[str], None]] = []
+        self._frame_watchers: list[Callable[[], None]] = []
 
     def start(self) -> Outbox:
         self._task = asyncio.create_task(self._send_loop(), name="outbox")
@@ -49,6 +50,10 @@ class Outbox:
     def on_terminal(self, watcher: Callable[[str], None]) -> None:
         """Call `watcher(run_id)` as a run's terminal event goes out (before it is sent)."""
         self._terminal_watchers.append(watcher)
+
+    def on_frame(self, watcher: Callable[[], None]) -> None:
+        """Call `watcher()` as each frame is sent (metrics)."""
+        self._frame_watchers.append(watcher)
 
     def put(self, event: Event) -> None:
         if not self.closed:
@@ -113,6 +118,8 @@ class Outbox:
             for frame in [frames] if isinstance(frames, str) else frames or ():
                 await self._sink.send(frame)
                 self.frames_sent += 1
+                for counted in self._frame_watchers:
+                    counted()
 
     def _gone(self, why: str) -> None:
         self.closed = True

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
@@ -53,8 +53,16 @@ def is_terminal(event: RunEvent) -> bool:
 
 
 class RunLog:
-    def __init__(self, run_id: str, conversation_id: str, store: ConversationStore) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        conversation_id: str,
+        store: ConversationStore,
+        *,
+        watch: Callable[[RunEvent], None] | None = None,
+    ) -> None:
         self.run_id = run_id
+        self._watch = watch  # sees every event as the run emits it (metrics)
         self.conversation_id = conversation_id
         self._store = store
         self._queue: asyncio.Queue[RunEvent | None] = asyncio.Queue()
@@ -73,6 +81,8 @@ class RunLog:
         return self
 
     def put(self, event: RunEvent) -> None:
+        if self._watch is not None:
+            self._watch(event)
         self._queue.put_nowait(event)
 
     def subscribe(self, subscriber: Subscriber, after_seq: int = 0) -> asyncio.Future[bool]:

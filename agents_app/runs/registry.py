@@ -20,6 +20,7 @@ import structlog
 from agents_app.engine import Engine
 from agents_app.graph import Graph
 from agents_app.memory.store import RunRecord, StoreUnavailable
+from agents_app.observe.run_meter import RunMeter
 from agents_app.protocol.encoders import scrub_event
 from agents_app.protocol.events import RunCancelled, RunIds, RunStarted, TerminalEvent
 from agents_app.runs.conversation import memory_down, run_in_conversation
@@ -88,7 +89,8 @@ class Runs:
         (or has messages waiting before it)."""
         graph = graph or self.engine.graph  # one graph for the whole run, even across a reload
         store = self.engine.store
-        run = Run(turn, RunLog(turn.run_id, turn.conversation_id, store))
+        meter = RunMeter(self.engine.metrics)
+        run = Run(turn, RunLog(turn.run_id, turn.conversation_id, store, watch=meter.see))
         try:
             claimed = await store.claim(turn.conversation_id, turn.run_id)
         except StoreUnavailable as exc:
@@ -261,6 +263,8 @@ class Runs:
         loop = asyncio.get_running_loop()
         position: int | None = None
         missing_since: float | None = None
+        waiting_here = self.engine.metrics.queue_waiting
+        waiting_here.inc()
         try:
             while not subscriber.closed:
                 if run_id in self._local:
@@ -289,6 +293,8 @@ class Runs:
                     await asyncio.wait_for(ended.wait(), QUEUE_POLL_S)
         except StoreUnavailable as exc:
             log.warning("queue.follow_failed", run_id=run_id, error=str(exc))
+        finally:
+            waiting_here.dec()
         return False
 
     async def cancel(

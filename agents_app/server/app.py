@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from agents_app.access import ClientLimiter, OriginPolicy, token_matches
 from agents_app.authoring.reload import watching_if
 from agents_app.engine import Engine
+from agents_app.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from agents_app.protocol.encoders import new_encoder
 from agents_app.runs.registry import Runs
 from agents_app.server.agui_http import agui_endpoint
@@ -77,6 +78,12 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "model": engine.model_info.model_dump()})
 
+    async def metrics(request: Request) -> Response:
+        # Figures say what users do and which tools fail: behind the token like the rest.
+        if not token_matches(expected_token, request.headers, request.query_params):
+            return Response("unauthorized\n", status_code=401, media_type="text/plain")
+        return Response(engine.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with watching_if(engine, reload_config):
@@ -100,6 +107,7 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
         middleware=middleware,
         routes=[
             Route("/healthz", health),
+            Route("/metrics", metrics),
             Route("/graph", graph_endpoint(engine)),
             # Same path, different scopes: starlette routes HTTP and WebSocket separately.
             Route("/", chat_page),

@@ -31,9 +31,12 @@ class Connection:
             self._outbox.start()
             log.info("connection.opened", client=_client(self._ws))
             self._dispatcher.greet()
+            open_now = self._dispatcher.engine.metrics.connections
+            open_now.inc()
             try:
                 await self._receive_loop()
             finally:
+                open_now.dec()
                 with contextlib.suppress(Exception):
                     await self._dispatcher.client_gone()
                 await self._outbox.aclose(drain=not self._outbox.closed)
