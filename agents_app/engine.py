@@ -24,6 +24,8 @@ from agents_app.memory.history import bounded_history
 from agents_app.memory.store import ConversationStore, open_store
 from agents_app.models.providers import ModelBackend, build_backend
 from agents_app.observe.metrics import Metrics
+from agents_app.observe.tracing import Tracing
+from agents_app.observe.tracing import configured as traces_configured
 from agents_app.protocol.events import ModelInfo, SessionReady
 from agents_app.secrets import SECRETS
 from agents_app.settings import Settings
@@ -114,6 +116,7 @@ class Engine:
     graph: Graph
     backend: ModelBackend
     _store: ConversationStore | None = field(default=None, repr=False)
+    tracing: Tracing | None = None  # only when the OTEL_* variables ask for traces
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -122,7 +125,16 @@ class Engine:
         jokes.seed(settings.jokes_seed)
         # Events are scrubbed of these whether or not logging was configured with them.
         SECRETS.add(settings.secrets())
-        return cls(settings=settings, graph=load_graph(settings), backend=build_backend(settings))
+        tracing = None
+        if traces_configured():
+            tracing = Tracing(content=settings.trace_content)
+            tracing.install()
+        return cls(
+            settings=settings,
+            graph=load_graph(settings),
+            backend=build_backend(settings),
+            tracing=tracing,
+        )
 
     @property
     def store(self) -> ConversationStore:
@@ -158,13 +170,16 @@ class Engine:
         """`continue` or `cancel`: the environment's choice, else agents.yaml's."""
         return self.settings.on_disconnect or self.graph.config.on_disconnect
 
-    def run_config(self) -> RunConfig:
+    def run_config(self, *, trace_id: str | None = None, group_id: str | None = None) -> RunConfig:
+        """`trace_id`: the SDK trace of a traced run (see observe.tracing); else no tracing."""
         return RunConfig(
             model_provider=self.backend.provider,
             model_settings=ModelSettings(include_usage=True)
             if self.backend.include_usage
             else None,
-            tracing_disabled=True,
+            tracing_disabled=trace_id is None,
+            trace_id=trace_id,
+            group_id=group_id,
             tool_error_formatter=_record_tool_error,
             # A model that calls a tool it does not have reads an error and tries again,
             # instead of failing the whole run.
@@ -193,3 +208,5 @@ class Engine:
         if self._store is not None:
             await self._store.aclose()
         await web_client.aclose()
+        if self.tracing is not None:
+            self.tracing.shutdown()  # exports what is still batched

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     history_items: int = Field(default=100, gt=0, validation_alias="AGENTS_HISTORY_ITEMS")
     # How long a run's event log is kept after its last event (for run.join and replay).
     run_log_ttl_s: float = Field(default=600.0, gt=0, validation_alias="AGENTS_RUN_LOG_TTL")
+    # Traces (OTEL_* variables): prompt and completion text go into spans only when asked.
+    trace_content: bool = Field(default=False, validation_alias="AGENTS_TRACE_CONTENT")
     # multitask `enqueue`: how many messages may wait in one conversation, and for how long
     # a waiting message is kept if nothing ever runs it.
     max_queue: int = Field(default=10, gt=0, validation_alias="AGENTS_MAX_QUEUE")

@@ -43,6 +43,7 @@ async def handle_message(
     runtime.tokens.offer(token)
     margin = runtime.settings.deadline_margin_s
     client = runtime.client(connection_id)
+    client.traceparent = event.headers.get("traceparent") or client.traceparent
     outbox = Outbox(
         ConnectionServiceSink(runtime.stub, connection_id, runtime.tokens.metadata),
         # A fresh one per invocation: the AG-UI encoder keeps per-run state.

@@ -30,6 +30,7 @@ class Client:
     # follow task notices; a client answering it at once must not find itself busy.
     following_ended: bool = False
     started: list[str] = field(default_factory=list)  # runs it started, newest last
+    traceparent: str | None = None  # W3C trace context it connected with: runs go under it
 
     @classmethod
     def new(cls, client_id: str, settings: Settings) -> Client:

@@ -141,6 +141,7 @@ class Dispatcher:
                     conversation_id=command.conversation_id or self.client.id,
                     text=command.text,
                     agent=command.agent,
+                    traceparent=self.client.traceparent,
                 )
                 return await self.start(turn, multitask=command.multitask)
         raise AssertionError(f"unhandled command {command!r}")
@@ -245,6 +246,7 @@ class Dispatcher:
             text="",
             agent=paused.pending[0].agent,
             resume=Resumption(paused, verdicts),
+            traceparent=self.client.traceparent,
         )
         if run_id_next is not None:  # a client that names its runs (AG-UI)
             turn = dataclasses.replace(turn, run_id=run_id_next)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from agents import Handoff, Model, ModelProvider, ModelSettings, ModelTracing, Tool, Usage
 from agents.agent_output import AgentOutputSchemaBase
 from agents.items import ModelResponse, TResponseInputItem, TResponseStreamEvent
+from agents.tracing import response_span
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
@@ -165,8 +166,14 @@ class OfflineModel(Model):
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
         plan, turn = _plan(system_instructions, input, model_settings, tools, handoffs)
-        async for event in _Stream(self, plan, turn.input_chars).events():
-            yield event
+        # A model call is a span of a traced run, as the SDK's own models make one.
+        with response_span(disabled=tracing.is_disabled()) as span:
+            if tracing.include_data():
+                span.span_data.input = input
+            async for event in _Stream(self, plan, turn.input_chars).events():
+                if isinstance(event, ResponseCompletedEvent):
+                    span.span_data.response = event.response
+                yield event
 
 
 class _Stream:

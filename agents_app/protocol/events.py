@@ -63,6 +63,8 @@ class RunStarted(RunEvent):
     input: str
     # Revision 2: the run this one continues after its approvals were decided.
     resumed_from: str | None = None
+    # The run's OpenTelemetry trace id, when traces are exported: a support request names it.
+    trace_id: str | None = None
 
 
 class AgentSwitched(RunEvent):

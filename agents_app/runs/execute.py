@@ -13,6 +13,7 @@ from agents.result import RunResultStreaming
 
 from agents_app.engine import Engine, TurnContext
 from agents_app.graph import Graph
+from agents_app.observe import tracing
 from agents_app.protocol.events import (
     ApprovalRequested,
     RunCancelled,
@@ -23,6 +24,7 @@ from agents_app.protocol.events import (
     RunInterrupted,
     RunStarted,
     TerminalEvent,
+    TextDelta,
     Usage,
     now_ms,
 )
@@ -53,6 +55,48 @@ async def run_turn(
     Cancelling the task running this emits `run.cancelled` (the cancel message is the reason)
     and re-raises, so callers' structured cancellation still works.
     """
+    graph = graph or engine.graph
+    if engine.tracing is None:
+        return await _run_turn(turn, engine, emit, session, timeout_s, graph, pause, None)
+    start = graph.id_of(graph.agent(turn.agent))
+    with engine.tracing.run(
+        run_id=turn.run_id,
+        conversation_id=turn.conversation_id,
+        agent=start,
+        traceparent=turn.traceparent,
+        agent_ids={agent.name: agent_id for agent_id, agent in graph.agents.items()},
+    ) as root:
+        first_delta: list[float] = []
+        began = time.monotonic()
+
+        def seen(event: RunEvent) -> None:
+            if not first_delta and isinstance(event, TextDelta):
+                first_delta.append(time.monotonic())
+            emit(event)
+
+        def close(outcome: str, code: str | None = None) -> None:
+            ms = round((first_delta[0] - began) * 1000) if first_delta else None
+            tracing.ended(root, outcome, code=code, first_delta_ms=ms)
+
+        try:
+            terminal = await _run_turn(turn, engine, seen, session, timeout_s, graph, pause, root)
+        except asyncio.CancelledError:
+            close("cancelled")
+            raise
+        close(terminal.type.removeprefix("run."), getattr(terminal, "code", None))
+        return terminal
+
+
+async def _run_turn(
+    turn: Turn,
+    engine: Engine,
+    emit: Emit,
+    session: Session | None,
+    timeout_s: float | None,
+    graph: Graph,
+    pause: Pause | None,
+    root: tracing.RunSpan | None,
+) -> TerminalEvent:
     ids = RunIds(run_id=turn.run_id, conversation_id=turn.conversation_id)
     with structlog.contextvars.bound_contextvars(
         run_id=turn.run_id, conversation_id=turn.conversation_id
@@ -60,7 +104,6 @@ async def run_turn(
         started_at = time.monotonic()
         # One graph for the whole run (default: the engine's current one): a config reload
         # mid-run must not change which agents this run knows.
-        graph = graph or engine.graph
         agent = graph.agent(turn.agent)
         context = TurnContext(secrets=engine.secrets)
         translator = Translator(
@@ -72,7 +115,13 @@ async def run_turn(
         )
         resumed_from = turn.resume.paused.run_id if turn.resume else None
         emit(
-            RunStarted(**ids, agent=translator.agent_id, input=turn.text, resumed_from=resumed_from)
+            RunStarted(
+                **ids,
+                agent=translator.agent_id,
+                input=turn.text,
+                resumed_from=resumed_from,
+                trace_id=None if root is None else root.trace_id,
+            )
         )
         log.info("run.started", agent=translator.agent_id, resumed_from=resumed_from)
         result: RunResultStreaming | None = None
@@ -91,7 +140,10 @@ async def run_turn(
                     run_input,
                     context=context,
                     max_turns=engine.settings.max_turns,
-                    run_config=engine.run_config(),
+                    run_config=engine.run_config(
+                        trace_id=None if root is None else root.sdk_trace_id,
+                        group_id=turn.conversation_id,
+                    ),
                     session=session,
                 )
                 async for event in result.stream_events():

@@ -31,6 +31,7 @@ def to_record(turn: Turn) -> str:
             "text": turn.text,
             "agent": turn.agent,
             "history": None if turn.history is None else list(turn.history),
+            "traceparent": turn.traceparent,
         },
         ensure_ascii=False,
     )
@@ -47,6 +48,7 @@ def from_record(raw: str) -> Turn:
             agent=data.get("agent"),
             run_id=str(data["run_id"]),
             history=None if history is None else tuple(history),
+            traceparent=data.get("traceparent"),
         )
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"unreadable queued message: {exc}") from exc

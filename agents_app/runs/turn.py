@@ -23,6 +23,8 @@ class Turn:
     history: tuple[TResponseInputItem, ...] | None = None
     # Set when this run goes on from one that paused for approval (then `text` is empty).
     resume: Resumption | None = None
+    # The client's (or gateway's) W3C trace context: the run's trace goes under it.
+    traceparent: str | None = None
 
     @property
     def client_holds_history(self) -> bool:

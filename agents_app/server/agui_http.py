@@ -10,6 +10,7 @@ A client that goes away leaves the run going, unless `on_disconnect: cancel`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -95,6 +96,7 @@ def agui_endpoint(runs: Runs, origins: OriginPolicy) -> Callable[[Request], Awai
             )
         except BadFrame as bad:
             return _refuse(Error(code=bad.code, message=bad.message))
+        turn = dataclasses.replace(turn, traceparent=request.headers.get("traceparent"))
         client = addresses.client_for(request.client.host if request.client else "unknown")
         sink = QueueSink()
         outbox = Outbox(sink, scrubbing(AgUiEncoder(model=engine.model_info, sse=True)))

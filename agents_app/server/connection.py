@@ -24,6 +24,7 @@ class Connection:
         self._ws = websocket
         self._outbox = Outbox(WebSocketSink(websocket), encoder)
         client = Client.new(self.id, runs.engine.settings)
+        client.traceparent = websocket.headers.get("traceparent")
         self._dispatcher = Dispatcher(client, self._outbox, runs)
 
     async def serve(self) -> None:
