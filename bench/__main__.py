@@ -17,7 +17,16 @@ import time
 from collections.abc import Callable
 from types import ModuleType
 
-from bench import cold_start, forwarding, latency, load, overhead, run_log, throughput
+from bench import (
+    cold_start,
+    forwarding,
+    latency,
+    load,
+    observe,
+    overhead,
+    run_log,
+    throughput,
+)
 from bench.common import ROOT, Row, machine
 
 BENCHMARKS: dict[str, ModuleType] = {
@@ -28,6 +37,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "cold_start": cold_start,
     "throughput": throughput,
     "run_log": run_log,
+    "observe": observe,
 }
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
