@@ -45,6 +45,16 @@ FORBIDDEN = {
     ),
     "runs": ("agents_app.dispatch", "agents_app.server", "agents_app.cloud", "agents_app.sinks"),
     "dispatch": ("agents_app.server", "agents_app.cloud", "agents_app.sinks"),
+    # Guardrails are graph-building and translation concerns: no transports, no memory.
+    "guardrails": (
+        "agents_app.engine",
+        "agents_app.runs",
+        "agents_app.dispatch",
+        "agents_app.server",
+        "agents_app.cloud",
+        "agents_app.sinks",
+        "agents_app.memory",
+    ),
 }
 
 
