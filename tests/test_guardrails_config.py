@@ -71,8 +71,7 @@ def test_unknown_references_are_positioned_with_did_you_mean(tmp_path: Path) -> 
     assert issues_of(path) == [
         f"{path}:5:26: run_guardrails.input[0]: unknown guardrail 'too_lnog' "
         "(did you mean 'too_long'?)",
-        f"{path}:11:27: agents.a.guardrails.output[0]: unknown guardrail 'nope' "
-        "(known: too_long)",
+        f"{path}:11:27: agents.a.guardrails.output[0]: unknown guardrail 'nope' (known: too_long)",
         f"{path}:13:7: agents.a.tool_guardrails.how_many_joke: guardrails for "
         "'how_many_joke', which is not one of this agent's tools (did you mean "
         "'how_many_jokes'?)",
