@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from agents_app.gateway.serve import RunningGateway
 from agents_app.protocol.agui import AgUiEncoder
 from agents_app.protocol.events import (
     GuardrailTripped,
@@ -16,9 +17,18 @@ from agents_app.protocol.events import (
     RunStarted,
     TextDelta,
 )
-from tests.conftest import LiveServer, assert_whole_run, is_terminal, ready, recv_until
+from tests.conftest import (
+    LiveServer,
+    assert_whole_run,
+    is_terminal,
+    live_server,
+    ready,
+    recv_until,
+)
 from tests.test_agui_http import post_run, run_input, user
+from tests.test_approvals import answer, approvals_config, engine_for, until_paused
 from tests.test_cli import agents_app
+from tests.test_gateway import connect, function_env, gateway  # noqa: F401 (fixtures)
 
 # The README's example: the offline judge of `relevance` refuses it by its prompt's list.
 OFF_TOPIC = "Write a Python script that deletes my files"
@@ -109,3 +119,50 @@ def test_cli_prints_the_trip_and_exits_non_zero(tmp_path: Path) -> None:
 
     pretty = agents_app("chat", OFF_TOPIC, "--format", "pretty", AGENTS_DATA_DIR=str(tmp_path))
     assert f"⛔ relevance (input of triage): {RELEVANCE_MESSAGE}" in pretty.stdout
+
+
+async def test_the_cloud_function_shows_the_demo_trip(gateway: RunningGateway) -> None:  # noqa: F811
+    async with connect(gateway) as ws:
+        await ws.send(OFF_TOPIC)
+        events = await recv_until(ws, is_terminal)
+    run = [e for e in events if "run_id" in e]
+    assert_whole_run(run)
+    assert [e["type"] for e in run] == ["run.started", "guardrail.tripped", "run.failed"]
+    assert run[1]["guardrail"] == "relevance" and run[2]["code"] == "guardrail"
+
+
+async def test_an_output_trip_after_an_approval_leaves_a_usable_conversation(
+    tmp_path: Path,
+) -> None:
+    """openai-agents #4827: output guardrails with approvals could leave a tool output with no
+    call in the session, which real providers refuse on the next turn."""
+    config = approvals_config(tmp_path)
+    text = config.read_text(encoding="utf-8").replace(
+        "    tools: [how_many_jokes]\n",
+        "    tools: [how_many_jokes]\n    guardrails: {output: [no_jokes]}\n",
+    )
+    text = text.replace(
+        "guardrails:\n  too_long:",
+        "guardrails:\n  no_jokes: {kind: keywords, words: [cats], mode: stream}\n  too_long:",
+    )
+    config.write_text(text, encoding="utf-8")
+    engine = engine_for(config)
+    async with live_server(engine) as live, live.connect() as ws:
+        conversation = (await ready(ws))["conversation_id"]
+        await ws.send("Tell me a joke about cats")
+        stop = (await until_paused(ws))[-1]
+        resumed = await answer(ws, stop["run_id"], call_id=stop["pending"][0], approve=True)
+        assert [e["type"] for e in resumed][-3:] == [
+            "guardrail.tripped",
+            "message.retracted",
+            "run.failed",
+        ]
+        assert_whole_run(resumed)
+
+        items = await engine.store.session(conversation).get_items()
+        calls = {i.get("call_id") for i in items if i.get("type") == "function_call"}
+        outputs = {i.get("call_id") for i in items if i.get("type") == "function_call_output"}
+        assert outputs and outputs <= calls, "a tool output without its call"
+
+        await ws.send(json.dumps({"type": "user.message", "text": "hello", "agent": "triage"}))
+        assert (await recv_until(ws, is_terminal))[-1]["type"] == "run.completed"
