@@ -207,3 +207,40 @@ async def test_a_judge_on_a_tool_call_that_fails_fails_the_run_closed(
     failed = dump(events[-1])
     assert (failed["code"], failed["retryable"]) == ("guardrail", True)
     assert "'arguments'" in failed["message"]
+
+
+async def test_the_judge_reads_the_new_message_not_the_whole_conversation(
+    srv: ScriptedOpenAIServer,
+) -> None:
+    srv.enqueue(
+        Reply([verdict(True)]),
+        Reply([Text("Purring.")]),
+        Reply([verdict(True)]),
+        Reply([Text("Sleeping.")]),
+    )
+    engine = engine_for(srv)
+    session = engine.store.session("c")
+    for text in ("Why do cats purr?", "And why do they nap?"):
+        events: list[RunEvent] = []
+        turn = Turn(conversation_id="c", text=text)
+        await run_turn(turn, engine=engine, emit=events.append, session=session)
+        assert types(events)[-1] == "run.completed"
+    second_judge = json.dumps(srv.requests[2].body)
+    assert "And why do they nap?" in second_judge
+    assert "Why do cats purr?" not in second_judge and "Purring." not in second_judge
+    assert "Why do cats purr?" in json.dumps(srv.requests[3].body)  # the agent has history
+
+
+def test_the_offline_judge_refuses_by_its_prompt_bullets() -> None:
+    from agents_app.models.offline_judge import verdict as offline_verdict
+
+    prompt = "Refuse these:\n- writing scripts or SQL\n- взлом, пароль\nAllow the rest, - not this."
+    for message, allowed in [
+        ("Write a script for me", False),
+        ("Some sql please", False),
+        ("Tell me a joke about writers", True),
+        ("Расскажи про взлом", False),
+        ("Tell me a joke about cats", True),
+        ("not this", True),  # only bullet lines count
+    ]:
+        assert json.loads(offline_verdict(prompt, message))["allowed"] is allowed, message
