@@ -67,7 +67,7 @@ class Guardrail:
             "tool_output": f"The result of {tool} was withheld by the {self.name!r} check.",
         }[stage]
 
-    async def judge(
+    async def decide(
         self, text: str, context: RunContextWrapper[Any], stage: GuardrailStage, agent: Any
     ) -> Trip | None:
         verdict = await self.check(text, context, stage)
@@ -83,7 +83,7 @@ class Guardrail:
         async def run(
             context: RunContextWrapper[Any], agent: Agent[Any], data: str | list[TResponseInputItem]
         ) -> GuardrailFunctionOutput:
-            trip = await self.judge(last_user_text(data), context, "input", agent)
+            trip = await self.decide(last_user_text(data), context, "input", agent)
             return GuardrailFunctionOutput(output_info=trip, tripwire_triggered=trip is not None)
 
         return InputGuardrail(run, name=self.name, run_in_parallel=not self.spec.blocking)
@@ -92,7 +92,7 @@ class Guardrail:
         async def run(
             context: RunContextWrapper[Any], agent: Agent[Any], output: Any
         ) -> GuardrailFunctionOutput:
-            trip = await self.judge(_text(output), context, "output", agent)
+            trip = await self.decide(_text(output), context, "output", agent)
             return GuardrailFunctionOutput(output_info=trip, tripwire_triggered=trip is not None)
 
         return OutputGuardrail(run, name=self.name)
@@ -100,14 +100,14 @@ class Guardrail:
     def tool_input(self) -> ToolInputGuardrail[Any]:
         async def run(data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
             text = data.context.tool_arguments
-            trip = await self.judge(text, data.context, "tool_input", data.agent)
+            trip = await self.decide(text, data.context, "tool_input", data.agent)
             return self._tool_verdict(trip, data)
 
         return ToolInputGuardrail(run, name=self.name)
 
     def tool_output(self) -> ToolOutputGuardrail[Any]:
         async def run(data: ToolOutputGuardrailData) -> ToolGuardrailFunctionOutput:
-            trip = await self.judge(_text(data.output), data.context, "tool_output", data.agent)
+            trip = await self.decide(_text(data.output), data.context, "tool_output", data.agent)
             return self._tool_verdict(trip, data)
 
         return ToolOutputGuardrail(run, name=self.name)
