@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import shutil
-import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
 from agents_app.config import ConfigError, load_config
 from tools.registry import tool_names
@@ -33,28 +29,3 @@ def issues_of(path: Path, tool_names: frozenset[str] = TOOLS) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_config(path, tool_names=tool_names)
     return [str(issue) for issue in caught.value.issues]
-
-
-def unguarded_config() -> Path:
-    """The shipped config without its guardrails, for tests that script every model request.
-
-    The shipped `relevance` judge makes a model request of its own, beside triage's; a script
-    written for the agents alone would hand it their replies (or race it for them).
-    """
-    return _unguarded()
-
-
-@functools.cache
-def _unguarded() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="agents-app-unguarded-")) / "config"
-    shutil.copytree(SHIPPED.parent, folder)
-    yaml = YAML(typ="rt")
-    document = yaml.load(SHIPPED.read_text(encoding="utf-8"))
-    for key in ("guardrails", "run_guardrails"):
-        document.pop(key, None)
-    for spec in document["agents"].values():
-        spec.pop("guardrails", None)
-        spec.pop("tool_guardrails", None)
-    with (folder / "agents.yaml").open("w", encoding="utf-8") as out:
-        yaml.dump(document, out)
-    return folder / "agents.yaml"
