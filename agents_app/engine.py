@@ -20,6 +20,7 @@ from agents.tool_context import ToolContext
 
 from agents_app.config import AgentsConfig, load_config
 from agents_app.graph import Graph, build_graph
+from agents_app.guardrails.verdicts import Trip
 from agents_app.memory.history import bounded_history
 from agents_app.memory.store import ConversationStore, open_store
 from agents_app.models.providers import ModelBackend, build_backend
@@ -36,7 +37,7 @@ from tools.web import client as web_client
 
 log = structlog.get_logger("agents_app.engine")
 # Protocol revision 2 capabilities this server really has (session.ready.features).
-FEATURES = ("join", "approvals", "multitask")
+FEATURES = ("join", "approvals", "multitask", "guardrails")
 
 
 @dataclass
@@ -45,9 +46,16 @@ class TurnContext:
 
     tool_errors: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()  # the engine's, beside the process's (agents_app.secrets)
+    tool_trips: dict[str, Trip] = field(default_factory=dict)  # calls a guardrail rejected
+    judge_run_config: RunConfig | None = None  # where `agent` guardrails' judges run
 
     def record_tool_error(self, call_id: str, detail: str) -> None:
         self.tool_errors[call_id] = SECRETS.scrub(detail, self.secrets)
+
+    def record_tool_trip(self, call_id: str, trip: Trip) -> None:
+        """A tool guardrail rejected this call's content; the run goes on."""
+        self.tool_trips[call_id] = trip
+        self.record_tool_error(call_id, trip.message)
 
 
 def _record_tool_error(args: ToolErrorFormatterArgs[Any]) -> str | None:
@@ -170,16 +178,24 @@ class Engine:
         """`continue` or `cancel`: the environment's choice, else agents.yaml's."""
         return self.settings.on_disconnect or self.graph.config.on_disconnect
 
-    def run_config(self, *, trace_id: str | None = None, group_id: str | None = None) -> RunConfig:
-        """`trace_id`: the SDK trace of a traced run (see observe.tracing); else no tracing."""
+    def run_config(
+        self,
+        graph: Graph | None = None,
+        *,
+        trace_id: str | None = None,
+        group_id: str | None = None,
+    ) -> RunConfig:
+        """A run's settings; `graph`'s run-level guardrails apply to it (default: the current
+        graph's). `trace_id`: the SDK trace of a traced run (observe.tracing); else none."""
+        guardrails = (graph or self.graph).guardrails
         return RunConfig(
             model_provider=self.backend.provider,
-            model_settings=ModelSettings(include_usage=True)
-            if self.backend.include_usage
-            else None,
+            model_settings=self._model_settings(),
             tracing_disabled=trace_id is None,
             trace_id=trace_id,
             group_id=group_id,
+            input_guardrails=guardrails.run_input(),
+            output_guardrails=guardrails.run_output(),
             tool_error_formatter=_record_tool_error,
             # A model that calls a tool it does not have reads an error and tries again,
             # instead of failing the whole run.
@@ -187,6 +203,19 @@ class Engine:
             session_input_callback=bounded_history(self.settings.history_items),
             workflow_name="agents-app",
         )
+
+    def judge_run_config(self) -> RunConfig:
+        """Where guardrail judges run: the same models, none of a turn's guardrails (a judge
+        is not judged) and no session (a verdict is not part of the conversation)."""
+        return RunConfig(
+            model_provider=self.backend.provider,
+            model_settings=self._model_settings(),
+            tracing_disabled=True,
+            workflow_name="agents-app guardrail",
+        )
+
+    def _model_settings(self) -> ModelSettings | None:
+        return ModelSettings(include_usage=True) if self.backend.include_usage else None
 
     @property
     def model_info(self) -> ModelInfo:

@@ -15,6 +15,7 @@ from agents.extensions.handoff_prompt import prompt_with_handoff_instructions
 from agents_app.approvals import policy
 from agents_app.config import AgentsConfig
 from agents_app.config.schema import ApprovalRule
+from agents_app.guardrails.sdk import Guardrails
 from agents_app.models.routing import with_keywords
 from agents_app.protocol.events import AgentInfo
 
@@ -26,6 +27,7 @@ class Graph:
     start: str
     _ids: dict[int, str]  # id(Agent) → agent id; Agent.name is the display name
     config: AgentsConfig  # what it was built from (the graph view draws it)
+    guardrails: Guardrails  # run-level ones go into each run's RunConfig
 
     @property
     def resume(self) -> str:
@@ -43,12 +45,22 @@ class Graph:
         return self.agents[agent_id or self.start]
 
 
-def _approved(tool: FunctionTool, rule: ApprovalRule | None) -> FunctionTool:
-    """`tool` with this agent's approval rule (a copy: the registry's tool stays as it is)."""
-    if rule is None:
+def _for_agent(
+    tool: FunctionTool, rule: ApprovalRule | None, guardrails: Guardrails, agent_id: str
+) -> FunctionTool:
+    """`tool` with this agent's approval rule and tool guardrails (a copy: the registry's
+    tool stays as it is, and another agent's use of it is unaffected)."""
+    checks_in = guardrails.tool_input(agent_id, tool.name)
+    checks_out = guardrails.tool_output(agent_id, tool.name)
+    if rule is None and not checks_in and not checks_out:
         return tool
     copied = copy.copy(tool)
-    copied.needs_approval = policy(rule)
+    if rule is not None:
+        copied.needs_approval = policy(rule)
+    if checks_in:
+        copied.tool_input_guardrails = [*(tool.tool_input_guardrails or []), *checks_in]
+    if checks_out:
+        copied.tool_output_guardrails = [*(tool.tool_output_guardrails or []), *checks_out]
     return copied
 
 
@@ -58,6 +70,7 @@ def build_graph(
     get_tool: Callable[[str], FunctionTool],
     model_override: str | None = None,
 ) -> Graph:
+    guardrails = Guardrails.build(config, model_override=model_override)
     agents: dict[str, Agent[Any]] = {}
     for agent_id, spec in config.agents.items():
         instructions = spec.instructions or ""
@@ -67,9 +80,14 @@ def build_graph(
             instructions=(
                 prompt_with_handoff_instructions(instructions) if spec.handoffs else instructions
             ),
-            tools=[_approved(get_tool(name), spec.approvals.get(name)) for name in spec.tools],
+            tools=[
+                _for_agent(get_tool(name), spec.approvals.get(name), guardrails, agent_id)
+                for name in spec.tools
+            ],
             model=model_override or config.model_for(agent_id),
             model_settings=config.model_settings_for(agent_id),
+            input_guardrails=guardrails.agent_input(agent_id),
+            output_guardrails=guardrails.agent_output(agent_id),
         )
     # Handoffs need every target built first. Tool names come from the ASCII id: the SDK
     # would derive them from the display name, and non-ASCII names all collide.
@@ -90,4 +108,5 @@ def build_graph(
         start=config.start,
         _ids={id(agent): agent_id for agent_id, agent in agents.items()},
         config=config,
+        guardrails=guardrails,
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agents_app.settings import Settings
+from agents_app.testing.configs import unguarded_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -89,7 +90,10 @@ def bench_env(**extra: str) -> dict[str, str]:
         if k not in {"API_KEY", "FOLDER_ID", "BASE_URL", "MODEL_NAME"}
         and not k.startswith("AGENTS_")
     }
-    env.update({"LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}, **extra)
+    # The graph without its guardrails: benchmarks time our path against the seed's single
+    # model stream, and the scripted model has no verdicts for the shipped judge.
+    defaults = {"AGENTS_CONFIG": str(unguarded_config())}
+    env.update({"LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}, **(defaults | extra))
     return env
 
 

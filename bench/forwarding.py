@@ -20,6 +20,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from agents_app.testing.configs import unguarded_config
 from bench.common import PYTHON, ROOT, Row, Services, bench_env
 
 NAME = "forwarding"
@@ -50,6 +51,7 @@ class Ours:
                 "AGENTS_CONNECTIONS_ENDPOINT": services.grpc_target,
                 "AGENTS_CONNECTIONS_INSECURE": "true",
                 "LOG_LEVEL": "WARNING",
+                "AGENTS_CONFIG": str(unguarded_config()),  # see bench_env
             }
         )
         from agents_app.cloud.runtime import get_runtime, reset_runtime
@@ -105,7 +107,13 @@ class Ours:
 
         self._pool.shutdown()
         reset_runtime()
-        for name in ("AGENTS_PROVIDER", "API_KEY", "BASE_URL", "AGENTS_CONNECTIONS_ENDPOINT"):
+        for name in (
+            "AGENTS_PROVIDER",
+            "API_KEY",
+            "BASE_URL",
+            "AGENTS_CONNECTIONS_ENDPOINT",
+            "AGENTS_CONFIG",
+        ):
             os.environ.pop(name, None)
 
 

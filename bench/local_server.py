@@ -15,6 +15,7 @@ from agents_app.logs import configure_logging
 from agents_app.server.app import create_app
 from agents_app.server.in_loop import serving as serving_app
 from agents_app.settings import Settings
+from agents_app.testing.configs import unguarded_config
 from bench.common import PYTHON, ROOT, bench_env, beyond_defaults
 
 JOKE = "Tell me a joke about programming"
@@ -39,6 +40,7 @@ def offline_settings(pace_s: float) -> Settings:
         rate_limit_burst=1_000_000,
         max_conversations_per_connection=1_000_000,
         data_dir=Path(tempfile.mkdtemp(prefix="agents-bench-")),
+        config_path=unguarded_config(),  # see bench_env
     )
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=[])
     return settings

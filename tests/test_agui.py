@@ -15,6 +15,7 @@ from agents_app.protocol.events import Error, Pong, RunEvent
 from agents_app.runs.execute import run_turn
 from agents_app.runs.turn import Turn
 from agents_app.testing import Fail, ScriptedOpenAIServer
+from tests.config_helpers import unguarded_config
 from tests.conftest import LiveServer, live_server, offline_settings
 from tests.test_cli import agents_app
 
@@ -84,7 +85,7 @@ async def test_joke_run_maps_to_a_well_formed_agui_run(engine: Engine) -> None:
     finished = by_type["RUN_FINISHED"][0]
     assert finished["result"]["final_output"] == text
     assert finished["result"]["agent"] == "joker"
-    assert finished["result"]["usage"]["requests"] == 3
+    assert finished["result"]["usage"]["requests"] == 4  # with the relevance judge's
     [usage] = finished["usage"]
     assert usage["provider"] == "offline" and usage["totalTokens"] > 0
     assert all(isinstance(f["timestamp"], int) for f in frames)
@@ -128,7 +129,11 @@ async def test_model_failure_is_a_run_error_with_our_code() -> None:
 
 def failing_settings(srv: ScriptedOpenAIServer) -> Any:
     return offline_settings(
-        provider="openai", api_key="sk-test", base_url=srv.base_url, model_max_retries=0
+        provider="openai",
+        api_key="sk-test",
+        base_url=srv.base_url,
+        model_max_retries=0,
+        config_path=unguarded_config(),
     )
 
 

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from agents_app.engine import Engine
 from agents_app.testing import Fail, Reply, ScriptedOpenAIServer, Text
+from tests.config_helpers import unguarded_config
 from tests.conftest import LiveServer, live_server, offline_settings
 from tests.deps import NODE_DIR, node_with_agui_client
 
@@ -119,7 +120,11 @@ async def test_a_configured_token_is_required() -> None:
 async def test_history_in_the_input_reaches_the_model() -> None:
     with ScriptedOpenAIServer([Reply([Text("Fine, thanks.")])]) as srv:
         settings = offline_settings(
-            provider="openai", api_key="sk-test", base_url=srv.base_url, model_max_retries=0
+            provider="openai",
+            api_key="sk-test",
+            base_url=srv.base_url,
+            model_max_retries=0,
+            config_path=unguarded_config(),
         )
         async with live_server(Engine.from_settings(settings)) as live:
             events = await post_run(
@@ -231,7 +236,11 @@ async def test_official_client_accepts_joke_runs_on_one_thread(server: LiveServe
 async def test_official_client_accepts_a_failing_run() -> None:
     with ScriptedOpenAIServer([Fail(500)]) as srv:
         settings = offline_settings(
-            provider="openai", api_key="sk-test", base_url=srv.base_url, model_max_retries=0
+            provider="openai",
+            api_key="sk-test",
+            base_url=srv.base_url,
+            model_max_retries=0,
+            config_path=unguarded_config(),
         )
         async with live_server(Engine.from_settings(settings)) as live:
             report = await run_node_client(live, JOKE)

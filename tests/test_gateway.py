@@ -74,7 +74,7 @@ async def test_joke_run_matches_the_local_server(gateway: RunningGateway) -> Non
     assert [e["seq"] for e in run] == list(range(1, len(run) + 1))
     text = "".join(e["delta"] for e in run if e["type"] == "text.delta")
     assert text == run[-1]["final_output"] and "programming" in text
-    assert run[-1]["usage"]["requests"] == 3
+    assert run[-1]["usage"]["requests"] == 4  # triage, joker twice, and the relevance judge
 
     # The same run through `agents-app serve` gives the same events and text.
     from agents_app.engine import Engine

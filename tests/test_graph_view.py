@@ -152,3 +152,39 @@ async def test_graph_needs_the_token_when_one_is_set_and_healthz_does_not() -> N
     assert f'href="?format=mermaid&amp;token={token}"' in by_query.text
     assert by_header.status_code == 200 and by_header.text.startswith("flowchart LR\n")
     assert health.status_code == 200
+
+
+def test_the_graph_page_lists_guardrails_with_where_they_apply(tmp_path: Path) -> None:
+    from agents_app.authoring.graph_page import graph_page
+
+    shape = shape_of(
+        tmp_path,
+        """
+        version: 1
+        start: a
+        guardrails:
+          long: {kind: max_length, max_chars: 9, blocking: true, description: Too <long>}
+          judge: {kind: agent, instructions: x, model: small, mode: stream}
+          spare: {kind: regex, pattern: 'a+b'}
+          rej: {kind: keywords, words: [x, y], on_trip: reject}
+        run_guardrails: {input: [long]}
+        agents:
+          a:
+            name: A
+            instructions: x
+            tools: [how_many_jokes]
+            guardrails: {output: [judge]}
+            tool_guardrails: {how_many_jokes: {input: [rej]}}
+        """,
+    )
+    page = graph_page(shape, source="agents.yaml", mermaid="")
+    section = page[page.index("<h2>Guardrails</h2>") :]
+    assert (
+        "<tr><td><code>long</code></td><td>max_length</td><td>longer than 9 characters</td>"
+        "<td>run input</td><td>blocking, buffer, stops the run</td><td>Too &lt;long&gt;</td></tr>"
+    ) in section
+    assert "<td>a judge (small) says no</td><td>agent a output</td>" in section
+    assert "<td>parallel, stream, stops the run</td>" in section
+    assert "<td>matches a+b</td><td><strong>unused</strong></td>" in section
+    assert "<td>contains one of x, y</td><td>tool how_many_jokes of a input</td>" in section
+    assert "rejects the call" in section

@@ -54,6 +54,16 @@ FORBIDDEN = {
         "agents_app.memory",
         "agents_app.stream",
     ),
+    # Guardrails are graph-building and translation concerns: no transports, no memory.
+    "guardrails": (
+        "agents_app.engine",
+        "agents_app.runs",
+        "agents_app.dispatch",
+        "agents_app.server",
+        "agents_app.cloud",
+        "agents_app.sinks",
+        "agents_app.memory",
+    ),
 }
 
 

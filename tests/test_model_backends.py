@@ -27,6 +27,7 @@ from agents_app.testing import (
     Text,
     ToolCall,
 )
+from tests.config_helpers import unguarded_config
 from tests.conftest import JOKE_RUN_TYPES, JOKES_SEED
 
 API_KEY = "sk-test-0123456789-secret"
@@ -46,6 +47,7 @@ def remote_settings(srv: ScriptedOpenAIServer, **overrides: Any) -> Settings:
         "model_max_retries": 0,
         "model_timeout_s": 5.0,
         "data_dir": Path(tempfile.mkdtemp(prefix="agents-app-test-")),
+        "config_path": unguarded_config(),  # every model request here is scripted
     }
     return Settings(**(base | overrides))
 

@@ -60,7 +60,12 @@ async def drop_mid_answer(live: LiveServer, conversation: str) -> list[dict[str,
 async def test_session_ready_announces_join() -> None:
     async with live_server(paced()) as live, live.connect() as ws:
         hello = await ready(ws)
-    assert hello["protocol"] == 1 and hello["features"] == ["join", "approvals", "multitask"]
+    assert hello["protocol"] == 1 and hello["features"] == [
+        "join",
+        "approvals",
+        "multitask",
+        "guardrails",
+    ]
 
 
 async def test_drop_reconnect_join_gives_the_whole_answer_once() -> None:

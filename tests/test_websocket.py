@@ -69,7 +69,7 @@ async def test_joke_run_over_websocket(paced_server: LiveServer) -> None:
     completed = by_type["run.completed"]
     assert completed["agent"] == "joker"
     assert completed["final_output"] == text
-    assert completed["usage"]["requests"] == 3
+    assert completed["usage"]["requests"] == 4  # triage, joker twice, and the relevance judge
     assert completed["usage"]["total_tokens"] > 0
     assert all(e["conversation_id"] == hello["conversation_id"] for e in run_events(events))
 

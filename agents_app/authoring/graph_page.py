@@ -154,6 +154,25 @@ def _table(shape: GraphShape) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _guardrails(shape: GraphShape) -> str:
+    if not shape.guardrails:
+        return "<h2>Guardrails</h2><p>None.</p>"
+    rows = [
+        "<tr>"
+        f"<td><code>{escape(g.name)}</code></td><td>{escape(g.kind)}</td>"
+        f"<td>{escape(g.checks)}</td>"
+        f"<td>{', '.join(escape(u) for u in g.used_by) or '<strong>unused</strong>'}</td>"
+        f"<td>{escape(g.how)}</td><td>{escape(g.description) or '—'}</td>"
+        "</tr>"
+        for g in shape.guardrails
+    ]
+    head = (
+        "<tr><th>name</th><th>kind</th><th>trips when</th><th>checks</th><th>how</th>"
+        "<th>description</th></tr>"
+    )
+    return f"<h2>Guardrails</h2><table>{head}{''.join(rows)}</table>"
+
+
 _STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 svg{border:1px solid #ddd;border-radius:8px;background:#fcfcfc;max-width:100%;height:auto}
@@ -186,7 +205,7 @@ def graph_page(
         '<p class="legend">Solid arrows: handoffs away from the start (two heads: each way); '
         "dashed lines over the top: handoffs back or sideways. Yellow: the start agent; grey "
         "dashed box: unreachable from the start. Hover an agent for its description.</p>"
-        f"<h2>Agents</h2>{_table(shape)}"
+        f"<h2>Agents</h2>{_table(shape)}{_guardrails(shape)}"
         "<h2>Mermaid</h2><p>Paste into a <code>```mermaid</code> block (GitHub, GitLab) or "
         f'mermaid.live; plain text at <a href="{escape(mermaid_href)}">?format=mermaid</a>.</p>'
         f"<pre>{escape(mermaid)}</pre></body></html>"

@@ -10,7 +10,36 @@ from dataclasses import dataclass
 
 from agents_app.config import AgentsConfig
 from agents_app.config.checks import reachable_from
-from agents_app.config.schema import ApprovalRule, ArgumentRule
+from agents_app.config.schema import ApprovalRule, ArgumentRule, GuardrailSpec
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailRow:
+    """One guardrail as the graph page lists it, in words."""
+
+    name: str
+    kind: str
+    checks: str  # what trips it
+    used_by: tuple[str, ...]  # "run input", "agent triage input", …
+    how: str  # blocking or parallel, buffer or stream, stop or reject
+    description: str
+
+    @classmethod
+    def of(cls, name: str, spec: GuardrailSpec, used_by: list[str]) -> GuardrailRow:
+        if spec.kind == "regex":
+            checks = f"matches {spec.pattern}"
+        elif spec.kind == "keywords":
+            checks = f"contains one of {', '.join(spec.words or ())}"
+        elif spec.kind == "max_length":
+            checks = f"longer than {spec.max_chars} characters"
+        else:
+            checks = f"a judge ({spec.model or 'default model'}) says no"
+        how = [
+            "blocking" if spec.blocking else "parallel",
+            spec.mode,
+            "rejects the call" if spec.on_trip == "reject" else "stops the run",
+        ]
+        return cls(name, spec.kind, checks, tuple(used_by), ", ".join(how), spec.description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +53,12 @@ class GraphShape:
     descriptions: dict[str, str]
     reachable: tuple[str, ...]  # in breadth-first order from start
     approvals: dict[str, dict[str, str]]  # agent id → tool → when it asks, in words
+    guardrails: tuple[GuardrailRow, ...] = ()  # in YAML order
 
     @classmethod
     def of(cls, config: AgentsConfig) -> GraphShape:
         handoffs = {agent_id: spec.handoffs for agent_id, spec in config.agents.items()}
+        users = config.guardrail_users()
         return cls(
             start=config.start,
             names={agent_id: spec.name for agent_id, spec in config.agents.items()},
@@ -39,6 +70,9 @@ class GraphShape:
                 agent_id: {tool: describe(rule) for tool, rule in spec.approvals.items()}
                 for agent_id, spec in config.agents.items()
             },
+            guardrails=tuple(
+                GuardrailRow.of(name, spec, users[name]) for name, spec in config.guardrails.items()
+            ),
         )
 
     def asks(self, agent_id: str, tool: str) -> str | None:

@@ -51,6 +51,7 @@ def graph_warnings(
     issues = list(_unreachable(plain.get("start"), agents, warn))
     issues.extend(_undescribed_targets(agents, warn))
     issues.extend(_shared_names(agents, warn))
+    issues.extend(_unused_guardrails(plain, agents, warn))
     if used_vars is not None and isinstance(plain.get("vars"), dict):
         issues.extend(
             warn(("vars", name), f"var {name!r} is not used by any agent's instructions")
@@ -103,6 +104,34 @@ def _undescribed_targets(agents: dict[str, dict[Any, Any]], warn: Warn) -> Itera
                 ("agents", agent_id),
                 f"agent {agent_id!r} has no description, but {who} off to it and choose "
                 "specialists by their descriptions; say what it handles",
+            )
+
+
+def _guardrail_refs(refs: Any) -> set[str]:
+    if not isinstance(refs, Mapping):
+        return set()
+    listed = [refs.get("input"), refs.get("output")]
+    return {n for names in listed if isinstance(names, list) for n in names if isinstance(n, str)}
+
+
+def _unused_guardrails(
+    plain: Mapping[Any, Any], agents: dict[str, dict[Any, Any]], warn: Warn
+) -> Iterator[ConfigIssue]:
+    defined = plain.get("guardrails")
+    if not isinstance(defined, Mapping):
+        return
+    used = _guardrail_refs(plain.get("run_guardrails"))
+    for spec in agents.values():
+        used |= _guardrail_refs(spec.get("guardrails"))
+        per_tool = spec.get("tool_guardrails")
+        for refs in per_tool.values() if isinstance(per_tool, Mapping) else ():
+            used |= _guardrail_refs(refs)
+    for name in defined:
+        if isinstance(name, str) and name not in used:
+            yield warn(
+                ("guardrails", name),
+                f"guardrail {name!r} is not used: list it under run_guardrails, an agent's "
+                "guardrails or its tool_guardrails (input or output), or remove it",
             )
 
 

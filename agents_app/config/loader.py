@@ -30,7 +30,14 @@ from .positions import (
     to_plain,
 )
 from .pydantic_errors import pydantic_issue, yaml_kind
-from .schema import AGENT_ID_PATTERN, AgentsConfig, AgentsFile, var_to_text
+from .schema import (
+    AGENT_ID_PATTERN,
+    GUARDRAIL_FIELDS,
+    GUARDRAIL_REQUIRED,
+    AgentsConfig,
+    AgentsFile,
+    var_to_text,
+)
 
 _AGENT_ID = re.compile(AGENT_ID_PATTERN)
 
@@ -81,9 +88,13 @@ class _Loader:
         document = self._validate(plain)
         agents = plain.get("agents") if isinstance(plain.get("agents"), dict) else {}
         self._check_start(plain.get("start"), agents)
-        instructions = self._check_agents(agents, self._vars(plain.get("vars")))
-        # Which vars are used is only known once every agent's instructions were read.
-        all_read = len(instructions) == sum(isinstance(k, str) for k in agents)
+        vars_ = self._vars(plain.get("vars"))
+        guards = plain.get("guardrails") if isinstance(plain.get("guardrails"), dict) else {}
+        judges, judges_read = self._check_guardrails(guards, vars_)
+        self._check_guardrail_refs(("run_guardrails",), plain.get("run_guardrails"), guards)
+        instructions = self._check_agents(agents, vars_, guards)
+        # Which vars are used is only known once every prompt (agents', judges') was read.
+        all_read = judges_read and len(instructions) == sum(isinstance(k, str) for k in agents)
         used = self.used_vars if all_read else None
         self.warnings = _sorted(graph_warnings(plain, self.locator, self.file, used), self.file)
         if self.issues or document is None:
@@ -92,9 +103,14 @@ class _Loader:
             agent_id: spec.model_copy(update={"instructions": instructions[agent_id]})
             for agent_id, spec in document.agents.items()
         }
+        guardrails = {
+            name: spec.model_copy(update={"instructions": judges[name]}) if name in judges else spec
+            for name, spec in document.guardrails.items()
+        }
         fields = {name: getattr(document, name) for name in AgentsFile.model_fields}
+        fields |= {"agents": resolved, "guardrails": guardrails, "source": self.source}
         try:
-            return AgentsConfig(**{**fields, "agents": resolved, "source": self.source})
+            return AgentsConfig(**fields)
         except ValidationError as exc:  # the checks above should make this unreachable
             raise self._fail(START, "(config)", str(exc)) from exc
 
@@ -142,7 +158,89 @@ class _Loader:
             hint = did_you_mean(start, map(str, agents)) or f" ({known_list(map(str, agents))})"
             self._add(self.locator.value(("start",)), ("start",), f"no agent {start!r}{hint}")
 
-    def _check_agents(self, agents: Mapping[Any, Any], vars_: dict[str, str]) -> dict[str, str]:
+    def _check_guardrails(
+        self, guards: Mapping[Any, Any], vars_: dict[str, str]
+    ) -> tuple[dict[str, str], bool]:
+        """Check each guardrail's own fields; the judges' resolved prompts, and whether every
+        judge prompt could be read (else unused-var warnings would be guesses)."""
+        judges: dict[str, str] = {}
+        all_read = True
+        for name, spec in guards.items():
+            if not isinstance(name, str):
+                continue
+            loc = ("guardrails", name)
+            if not _AGENT_ID.match(name):
+                self._add(self.locator.key(loc), loc, bad_id_message(name, "guardrail"))
+            if not isinstance(spec, dict):
+                continue
+            kind = spec.get("kind")
+            if kind not in GUARDRAIL_FIELDS:
+                continue  # pydantic reports a missing or unknown kind
+            for other, fields in GUARDRAIL_FIELDS.items():
+                for field in fields if other != kind else ():
+                    if field in spec:
+                        at = (*loc, field)
+                        message = f"{field!r} belongs to {other} guardrails, not {kind}"
+                        self._add(self.locator.key(at), at, message)
+            for field in GUARDRAIL_REQUIRED[kind]:
+                if field not in spec:
+                    self._add(self.locator.key(loc), loc, f"a {kind} guardrail needs {field!r}")
+            pattern = spec.get("pattern")
+            if kind == "regex" and isinstance(pattern, str):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    at = (*loc, "pattern")
+                    self._add(self.locator.value(at), at, f"not a valid regular expression: {exc}")
+            if kind == "agent":
+                text = self._instructions(loc, spec, vars_, what="judge")
+                if text is None:
+                    all_read = False
+                else:
+                    judges[name] = text
+        return judges, all_read
+
+    def _check_guardrail_refs(
+        self, loc: Loc, refs: Any, guards: Mapping[Any, Any], *, tool: bool = False
+    ) -> None:
+        """Names under ``input``/``output`` exist; `reject` is only for tool guardrails."""
+        if not isinstance(refs, dict):
+            return
+        names = [k for k in guards if isinstance(k, str)]
+        for stage in ("input", "output"):
+            self._check_refs(loc, stage, refs.get(stage), names, "guardrail")
+            listed = refs.get(stage)
+            for i, name in enumerate(listed if isinstance(listed, list) else ()):
+                spec = guards.get(name) if isinstance(name, str) else None
+                if not tool and isinstance(spec, dict) and spec.get("on_trip") == "reject":
+                    at = (*loc, stage, i)
+                    message = (
+                        f"guardrail {name!r} has on_trip: reject, which only tool guardrails "
+                        "can do (there is no call to reject here); use a guardrail with "
+                        "on_trip: stop"
+                    )
+                    self._add(self.locator.value(at), at, message)
+
+    def _check_tool_guardrails(
+        self, loc: Loc, spec: dict[Any, Any], guards: Mapping[Any, Any]
+    ) -> None:
+        per_tool, tools = spec.get("tool_guardrails"), spec.get("tools")
+        if not isinstance(per_tool, dict):
+            return
+        own = [t for t in tools if isinstance(t, str)] if isinstance(tools, list) else []
+        for name, refs in per_tool.items():
+            if not isinstance(name, str):
+                continue
+            at = (*loc, "tool_guardrails", name)
+            if name not in own:
+                hint = did_you_mean(name, own) or f" (its tools: {', '.join(own) or 'none'})"
+                message = f"guardrails for {name!r}, which is not one of this agent's tools{hint}"
+                self._add(self.locator.key(at), at, message)
+            self._check_guardrail_refs(at, refs, guards, tool=True)
+
+    def _check_agents(
+        self, agents: Mapping[Any, Any], vars_: dict[str, str], guards: Mapping[Any, Any]
+    ) -> dict[str, str]:
         ids = [k for k in agents if isinstance(k, str)]
         instructions: dict[str, str] = {}
         for agent_id, spec in agents.items():
@@ -156,6 +254,8 @@ class _Loader:
             self._check_refs(loc, "handoffs", spec.get("handoffs"), ids, "agent")
             self._check_refs(loc, "tools", spec.get("tools"), self.tool_names, "tool")
             self._check_approvals(loc, spec)
+            self._check_guardrail_refs((*loc, "guardrails"), spec.get("guardrails"), guards)
+            self._check_tool_guardrails(loc, spec, guards)
             handoffs = spec.get("handoffs")
             if isinstance(handoffs, list) and agent_id in handoffs:
                 at = (*loc, "handoffs", handoffs.index(agent_id))
@@ -196,7 +296,9 @@ class _Loader:
 
     # -- instructions --------------------------------------------------------------------
 
-    def _instructions(self, loc: Loc, spec: dict[Any, Any], vars_: dict[str, str]) -> str | None:
+    def _instructions(
+        self, loc: Loc, spec: dict[Any, Any], vars_: dict[str, str], what: str = "agent"
+    ) -> str | None:
         inline, file = spec.get("instructions"), spec.get("instructions_file")
         if inline is not None and file is not None:
             keys = [k for k in spec if k in ("instructions", "instructions_file")]
@@ -205,7 +307,10 @@ class _Loader:
             self._add(self.locator.key(at), at, message)
             return None
         if inline is None and file is None:
-            message = "needs 'instructions' (text) or 'instructions_file' (path to a prompt)"
+            message = (
+                f"{'a judge ' if what == 'judge' else ''}needs 'instructions' (text) or "
+                "'instructions_file' (path to a prompt)"
+            )
             self._add(self.locator.key(loc), loc, message)
             return None
         if isinstance(inline, str):

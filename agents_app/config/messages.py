@@ -24,12 +24,18 @@ def syntax_issue(exc: MarkedYAMLError) -> tuple[Position, str, str]:
     return pos, "(syntax)", ": ".join(parts) or "invalid YAML"
 
 
-def bad_id_message(agent_id: str) -> str:
-    message = (
-        f"agent id {agent_id!r} must be ASCII snake_case ({AGENT_ID_PATTERN}): handoff tool "
-        "names are derived from ids (transfer_to_<id>) and openai-agents turns other "
-        "characters into '_', so such ids collide; put a display name in 'name'"
-    )
+def bad_id_message(agent_id: str, what: str = "agent") -> str:
+    if what == "agent":
+        message = (
+            f"agent id {agent_id!r} must be ASCII snake_case ({AGENT_ID_PATTERN}): handoff tool "
+            "names are derived from ids (transfer_to_<id>) and openai-agents turns other "
+            "characters into '_', so such ids collide; put a display name in 'name'"
+        )
+    else:
+        message = (
+            f"{what} name {agent_id!r} must be ASCII snake_case ({AGENT_ID_PATTERN}): clients "
+            "see it in guardrail.tripped events"
+        )
     slug = re.sub(r"[^a-z0-9_]+", "_", agent_id.lower()).strip("_")
     if agent_id.isascii() and _AGENT_ID.match(slug):
         message += f" (did you mean {slug!r}?)"

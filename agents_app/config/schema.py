@@ -102,6 +102,117 @@ class ArgumentRule(_Strict):
 
 ApprovalRule = Literal["always"] | ArgumentRule
 
+GuardrailKind = Literal["regex", "keywords", "max_length", "agent"]
+# Which fields belong to which kind: the loader reports a missing or foreign one at its key.
+GUARDRAIL_FIELDS: dict[str, tuple[str, ...]] = {
+    "regex": ("pattern",),
+    "keywords": ("words",),
+    "max_length": ("max_chars",),
+    "agent": ("instructions", "instructions_file", "model", "timeout_s"),
+}
+GUARDRAIL_REQUIRED: dict[str, tuple[str, ...]] = {
+    "regex": ("pattern",),
+    "keywords": ("words",),
+    "max_length": ("max_chars",),
+    "agent": (),  # instructions or instructions_file: checked like an agent's
+}
+
+
+class GuardrailSpec(_Strict):
+    """A named check on text. Its name is its key under ``guardrails:``, not a field.
+
+    One flat model rather than a union per kind, so a misplaced field is reported as
+    "`pattern` belongs to regex guardrails" at its own key instead of a union's noise.
+    """
+
+    kind: GuardrailKind = Field(
+        description="regex: trips when `pattern` matches; keywords: when one of `words` "
+        "appears (whole words, any case); max_length: when the text is longer than "
+        "`max_chars`; agent: a small judge agent decides, with a reason."
+    )
+    description: str = Field(default="", description="What it checks, for people (/graph).")
+    message: str | None = Field(
+        default=None,
+        min_length=1,
+        description="What the user is told when it trips (never the judge's reasoning).",
+    )
+    blocking: bool = Field(
+        default=False,
+        description="Input guardrails: the model waits until this check passes. Otherwise "
+        "the check runs beside the model, which is cut short if it trips.",
+    )
+    mode: Literal["buffer", "stream"] = Field(
+        default="buffer",
+        description="Text the check has not passed yet (the answer, for an output "
+        "guardrail; anything said while a parallel input check runs): `buffer` holds it "
+        "back until the check passes; `stream` shows it at once and withdraws it "
+        "(message.retracted) if the check trips.",
+    )
+    on_trip: Literal["stop", "reject"] = Field(
+        default="stop",
+        description="`stop` ends the run (run.failed, code guardrail). Tool guardrails only: "
+        "`reject` replaces the call's arguments or result with the message, and the run "
+        "goes on.",
+    )
+    pattern: str | None = Field(
+        default=None, min_length=1, description="regex: a Python regular expression."
+    )
+    words: tuple[Annotated[str, Field(min_length=1)], ...] | None = Field(
+        default=None,
+        strict=False,
+        min_length=1,
+        description="keywords: words or phrases that trip it (whole words, any case).",
+    )
+    max_chars: int | None = Field(default=None, gt=0, description="max_length: the limit.")
+    instructions: str | None = Field(
+        default=None,
+        description="agent: the judge's prompt; it answers allowed true/false and a reason. "
+        "{name} placeholders as in agents. Set this or instructions_file.",
+    )
+    instructions_file: str | None = Field(
+        default=None, min_length=1, description="agent: path of the judge's prompt file."
+    )
+    model: str | None = Field(
+        default=None,
+        min_length=1,
+        description="agent: the judge's model (else defaults.model).",
+    )
+    timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="agent: seconds the judge may take (default 15); a judge that fails or "
+        "runs out of time fails the run (fail closed).",
+    )
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, message) for fields that do not fit this kind."""
+        found: list[tuple[str, str]] = []
+        for kind, names in GUARDRAIL_FIELDS.items():
+            if kind == self.kind:
+                continue
+            found.extend(
+                (name, f"{name!r} belongs to {kind} guardrails, not {self.kind}")
+                for name in names
+                if name in self.model_fields_set and getattr(self, name) is not None
+            )
+        found.extend(
+            (name, f"a {self.kind} guardrail needs {name!r}")
+            for name in GUARDRAIL_REQUIRED[self.kind]
+            if getattr(self, name) is None
+        )
+        return found
+
+
+class GuardrailRefs(_Strict):
+    """Guardrails (by name) on the text going in and coming out."""
+
+    input: tuple[str, ...] = Field(
+        default=(), strict=False, description="Checked before (or while) the model reads it."
+    )
+    output: tuple[str, ...] = Field(
+        default=(), strict=False, description="Checked before the answer counts as given."
+    )
+
 
 class AgentSpec(_Strict):
     """One agent. Its id is its key under ``agents:``, not a field."""
@@ -145,6 +256,16 @@ class AgentSpec(_Strict):
         "or a rule on one argument. The run stops with run.interrupted and goes on when a "
         "client answers with run.resume.",
     )
+    guardrails: GuardrailRefs = Field(
+        default=GuardrailRefs(),
+        description="Guardrails of this agent: `input` runs when a turn starts with it, "
+        "`output` when its answer is the turn's final one (openai-agents' rule).",
+    )
+    tool_guardrails: dict[str, GuardrailRefs] = Field(
+        default={},
+        description="Per tool of this agent: guardrails on the call's arguments (`input`) "
+        "and on its result (`output`).",
+    )
     model: str | None = Field(
         default=None, min_length=1, description="Overrides defaults.model for this agent."
     )
@@ -187,6 +308,15 @@ class AgentsFile(_Strict):
     vars: dict[str, VarValue] = Field(
         default={}, description="Values for {name} placeholders in instructions."
     )
+    guardrails: dict[str, GuardrailSpec] = Field(
+        default={},
+        description="Named checks on text, used by run_guardrails, an agent's guardrails or "
+        "its tool_guardrails (ids: ASCII snake_case).",
+    )
+    run_guardrails: GuardrailRefs = Field(
+        default=GuardrailRefs(),
+        description="Guardrails on every turn, whichever agent starts or answers it.",
+    )
     agents: dict[str, AgentSpec] = Field(
         min_length=1, description="Agents by id (ASCII snake_case); YAML order is kept."
     )
@@ -213,9 +343,39 @@ class AgentsConfig(AgentsFile):
             )
             if spec.instructions is None:
                 problems.append(f"agent {agent_id!r} has no resolved instructions")
+            problems.extend(
+                f"agent {agent_id!r} uses undefined guardrail {name!r}"
+                for name in _refs(spec.guardrails, *spec.tool_guardrails.values())
+                if name not in self.guardrails
+            )
+        problems.extend(
+            f"run_guardrails uses undefined guardrail {name!r}"
+            for name in _refs(self.run_guardrails)
+            if name not in self.guardrails
+        )
+        for name, guard in self.guardrails.items():
+            problems.extend(f"guardrail {name!r}: {message}" for _, message in guard.problems())
+            if guard.kind == "agent" and guard.instructions is None:
+                problems.append(f"guardrail {name!r} has no resolved instructions")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def guardrail_users(self) -> dict[str, list[str]]:
+        """Guardrail name → where it is attached ("run input", "agent triage output", …)."""
+        users: dict[str, list[str]] = {name: [] for name in self.guardrails}
+        for stage in ("input", "output"):
+            for name in getattr(self.run_guardrails, stage):
+                users.setdefault(name, []).append(f"run {stage}")
+        for agent_id, spec in self.agents.items():
+            for stage in ("input", "output"):
+                for name in getattr(spec.guardrails, stage):
+                    users.setdefault(name, []).append(f"agent {agent_id} {stage}")
+            for tool, refs in spec.tool_guardrails.items():
+                for stage in ("input", "output"):
+                    for name in getattr(refs, stage):
+                        users.setdefault(name, []).append(f"tool {tool} of {agent_id} {stage}")
+        return users
 
     def agent(self, agent_id: str) -> AgentSpec:
         """The agent with this id; ``KeyError`` naming the known ids otherwise."""
@@ -242,3 +402,7 @@ class AgentsConfig(AgentsFile):
     def model_settings_for(self, agent_id: str) -> ModelSettings:
         """Effective settings as the openai-agents dataclass."""
         return self.model_settings_spec_for(agent_id).to_model_settings()
+
+
+def _refs(*attachments: GuardrailRefs) -> list[str]:
+    return [name for refs in attachments for name in (*refs.input, *refs.output)]

@@ -44,7 +44,15 @@ from openai.types.responses.response_usage import (
 )
 
 from agents_app.models import offline_text as text
-from agents_app.models.offline_plan import MessagePlan, Plan, ToolCallPlan, Turn, plan_response
+from agents_app.models.offline_judge import is_verdict_schema, verdict
+from agents_app.models.offline_plan import (
+    MessagePlan,
+    Plan,
+    ToolCallPlan,
+    Turn,
+    plan_response,
+    read_turn,
+)
 
 OutputItem = ResponseOutputMessage | ResponseFunctionToolCall
 
@@ -112,13 +120,19 @@ def _plan(
     model_settings: ModelSettings,
     tools: list[Tool],
     handoffs: list[Handoff],
+    output_schema: AgentOutputSchemaBase | None,
 ) -> tuple[Plan, Turn]:
+    if is_verdict_schema(output_schema):
+        # A guardrail's judge: it answers with a verdict, by its prompt's refuse list.
+        turn = read_turn(system_instructions, input)
+        return MessagePlan(verdict(system_instructions, turn.message)), turn
     allow_calls = model_settings.tool_choice != "none"
     return plan_response(system_instructions, input, tools, handoffs, allow_calls=allow_calls)
 
 
 class OfflineModel(Model):
-    """Routes by keywords, calls tools with schema-derived arguments, answers from templates."""
+    """Routes by keywords, calls tools with schema-derived arguments, answers from templates;
+    as a guardrail's judge, refuses by its prompt's bullet list (`offline_judge`)."""
 
     def __init__(self, *, pace_s: float = 0.0, name: str = "offline") -> None:
         if pace_s < 0:
@@ -140,7 +154,9 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> ModelResponse:
-        plan, turn = _plan(system_instructions, input, model_settings, tools, handoffs)
+        plan, turn = _plan(
+            system_instructions, input, model_settings, tools, handoffs, output_schema
+        )
         input_tokens, output_tokens = _usage_counts(plan, turn.input_chars)
         usage = Usage(
             requests=1,
@@ -165,7 +181,9 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
-        plan, turn = _plan(system_instructions, input, model_settings, tools, handoffs)
+        plan, turn = _plan(
+            system_instructions, input, model_settings, tools, handoffs, output_schema
+        )
         # A model call is a span of a traced run, as the SDK's own models make one.
         with response_span(disabled=tracing.is_disabled()) as span:
             if tracing.include_data():

@@ -10,7 +10,10 @@ STEP_STARTED(to) + CUSTOM "agent.switched"; message.* / text.delta → TEXT_MESS
 tool.call.started → TOOL_CALL_START/ARGS/END (our arguments are complete when announced);
 tool.call.completed → TOOL_CALL_RESULT (error, duration and truncation in `metadata`);
 run.completed → RUN_FINISHED (usage in `result` and as AG-UI `usage`); run.failed → RUN_ERROR;
-run.cancelled → RUN_FINISHED with the `cancelled` outcome. Connection events (session.ready,
+run.cancelled → RUN_FINISHED with the `cancelled` outcome; guardrail.tripped → CUSTOM
+"guardrail.tripped" (the run.failed that follows is the RUN_ERROR); message.retracted → CUSTOM
+"message.retracted" (AG-UI cannot take text back; a client drops that messageId), closing the
+message first if it is still open. Connection events (session.ready,
 error, pong) have no AG-UI counterpart and travel as CUSTOM events named by their type.
 """
 
@@ -47,7 +50,9 @@ from agents_app.protocol.events import (
     AgentSwitched,
     ApprovalRequested,
     Event,
+    GuardrailTripped,
     MessageCompleted,
+    MessageRetracted,
     MessageStarted,
     ModelInfo,
     RunCancelled,
@@ -160,6 +165,14 @@ class AgUiEncoder:
                     metadata={"retryable": event.retryable},
                 )
                 return [*self._close_all(ts), error]
+            case GuardrailTripped():
+                return [self._custom(event, ts)]
+            case MessageRetracted():
+                still_open = event.message_id in self._open_messages
+                if still_open:
+                    self._open_messages.remove(event.message_id)
+                ended = [TextMessageEndEvent(message_id=event.message_id, timestamp=ts)]
+                return [*(ended if still_open else []), self._custom(event, ts)]
             case ApprovalRequested():
                 self._approvals[event.call_id] = event
                 return [
@@ -203,6 +216,13 @@ class AgUiEncoder:
         payload: dict[str, Any] = event.model_dump(mode="json")
         name = str(payload.pop("type"))
         return [CustomEvent(name=name, value=payload, timestamp=ts)]
+
+    def _custom(self, event: GuardrailTripped | MessageRetracted, ts: int) -> CustomEvent:
+        """The event's own fields as a CUSTOM event named by its type (ids are the run's)."""
+        value = event.model_dump(
+            mode="json", exclude={"type", "run_id", "conversation_id", "seq", "ts"}
+        )
+        return CustomEvent(name=event.type, value=value, timestamp=ts)
 
     def _start_step(self, agent: str, ts: int) -> list[BaseEvent]:
         self._step = agent

@@ -14,7 +14,9 @@ from agents_app.protocol.events import (
     ApprovalRequested,
     Error,
     Event,
+    GuardrailTripped,
     MessageCompleted,
+    MessageRetracted,
     ModelInfo,
     RunCancelled,
     RunCompleted,
@@ -42,6 +44,8 @@ def encode_text(event: Event) -> str | None:
         return event.delta
     if isinstance(event, RunFailed | Error):
         return f"\n[error: {event.message}]\n"
+    if isinstance(event, MessageRetracted):
+        return "\n[the text above was withdrawn]\n"
     return None
 
 
@@ -54,6 +58,10 @@ def encode_pretty(event: Event) -> str | None:
             return "\n"
         case AgentSwitched():
             return f"→ {event.from_agent} hands off to {event.to_agent}\n"
+        case GuardrailTripped():
+            return f"⛔ {event.guardrail} ({event.stage} of {event.agent}): {event.message}\n"
+        case MessageRetracted():
+            return "\n↺ the text above was withdrawn\n"
         case ToolCallStarted():
             return f"⚙ {event.tool}({_args(event.arguments)})\n"
         case ToolCallCompleted():

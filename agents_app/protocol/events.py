@@ -150,6 +150,28 @@ class RunInterrupted(RunEvent):
     pending: list[str]  # call ids
 
 
+GuardrailStage = Literal["input", "output", "tool_input", "tool_output"]
+
+
+class GuardrailTripped(RunEvent):
+    """A guardrail fired (revision 2). The run then fails with code `guardrail`, unless a tool
+    guardrail rejected the call's content: then that call's tool.call.completed carries the
+    error and the run goes on."""
+
+    type: Literal["guardrail.tripped"] = "guardrail.tripped"
+    guardrail: str  # its name in agents.yaml
+    stage: GuardrailStage
+    agent: str  # id of the agent whose input, output or tool call was checked
+    message: str  # safe for users: the guardrail's `message`, never a judge's reasoning
+
+
+class MessageRetracted(RunEvent):
+    """Text already streamed is withdrawn (revision 2): a guardrail tripped after it was sent."""
+
+    type: Literal["message.retracted"] = "message.retracted"
+    message_id: str
+
+
 class AgentInfo(BaseModel):
     id: str
     name: str
@@ -208,6 +230,8 @@ ServerEvent = Annotated[
     | RunCancelled
     | ApprovalRequested
     | RunInterrupted
+    | GuardrailTripped
+    | MessageRetracted
     | SessionReady
     | Error
     | Pong

@@ -13,6 +13,7 @@ from agents.result import RunResultStreaming
 
 from agents_app.engine import Engine, TurnContext
 from agents_app.graph import Graph
+from agents_app.guardrails.turn import TurnGuard
 from agents_app.observe import tracing
 from agents_app.protocol.events import (
     ApprovalRequested,
@@ -105,14 +106,16 @@ async def _run_turn(
         # One graph for the whole run (default: the engine's current one): a config reload
         # mid-run must not change which agents this run knows.
         agent = graph.agent(turn.agent)
-        context = TurnContext(secrets=engine.secrets)
+        context = TurnContext(secrets=engine.secrets, judge_run_config=engine.judge_run_config())
         translator = Translator(
             **ids,
             agent=agent,
             agent_id_of=graph.id_of,
             tool_errors=context.tool_errors,
             output_limit=engine.settings.tool_output_limit,
+            tool_trips=context.tool_trips,
         )
+        guard = TurnGuard(ids, graph.guardrails, start=translator.agent_id, agent_id_of=graph.id_of)
         resumed_from = turn.resume.paused.run_id if turn.resume else None
         emit(
             RunStarted(
@@ -141,14 +144,17 @@ async def _run_turn(
                     context=context,
                     max_turns=engine.settings.max_turns,
                     run_config=engine.run_config(
+                        graph,
                         trace_id=None if root is None else root.sdk_trace_id,
                         group_id=turn.conversation_id,
                     ),
                     session=session,
                 )
                 async for event in result.stream_events():
-                    for out in translator.translate(event):
+                    for out in guard.passing(translator.translate(event), result):
                         emit(out)
+                for out in guard.finish():
+                    emit(out)
                 if result.interruptions:
                     terminal = await _paused(turn, result, graph, emit, pause, engine)
                     emit(terminal)
@@ -168,7 +174,13 @@ async def _run_turn(
             raise
         except Exception as exc:
             expired = isinstance(exc, TimeoutError) and deadline.expired()
-            failure = OUT_OF_TIME if expired else classify(exc)
+            guarded = None if expired else guard.failed(exc)
+            if guarded is not None:
+                said, failure = guarded
+                for out in said:
+                    emit(out)
+            else:
+                failure = OUT_OF_TIME if expired else classify(exc)
             terminal = RunFailed(
                 **ids, code=failure.code, message=failure.message, retryable=failure.retryable
             )

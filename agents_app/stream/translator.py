@@ -19,8 +19,10 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
 )
 
+from agents_app.guardrails.verdicts import Trip
 from agents_app.protocol.events import (
     AgentSwitched,
+    GuardrailTripped,
     MessageCompleted,
     MessageStarted,
     RunEvent,
@@ -56,11 +58,13 @@ class Translator:
         agent_id_of: AgentIdOf,
         tool_errors: Mapping[str, str],
         output_limit: int,
+        tool_trips: Mapping[str, Trip] | None = None,
     ) -> None:
         self._ids = RunIds(run_id=run_id, conversation_id=conversation_id)
         self._agent = agent
         self._agent_id_of = agent_id_of
         self._tool_errors = tool_errors
+        self._tool_trips: Mapping[str, Trip] = tool_trips if tool_trips is not None else {}
         self._output_limit = output_limit
         self._messages: dict[int, str] = {}  # output_index → message_id (current response)
         self._calls: dict[str, _OpenCall] = {}
@@ -153,7 +157,11 @@ class Translator:
             return []  # a handoff's output, or a call we never announced
         output = item.output if isinstance(item.output, str) else _to_text(item.output)
         truncated = len(output) > self._output_limit
+        trip = self._tool_trips.get(call_id)
+        # A guardrail that rejected the call's content: said first, then the call's result.
+        tripped = [] if trip is None else [self._tripped(trip)]
         return [
+            *tripped,
             ToolCallCompleted(
                 **self._ids,
                 call_id=call_id,
@@ -163,8 +171,17 @@ class Translator:
                 truncated=truncated,
                 error=self._tool_errors.get(call_id),
                 duration_ms=round((time.monotonic() - call.started) * 1000),
-            )
+            ),
         ]
+
+    def _tripped(self, trip: Trip) -> GuardrailTripped:
+        return GuardrailTripped(
+            **self._ids,
+            guardrail=trip.guardrail,
+            stage=trip.stage,
+            agent=self._agent_id_of(trip.agent),
+            message=trip.message,
+        )
 
     def _switch(self, new_agent: Agent[Any]) -> list[RunEvent]:
         if new_agent is self._agent:

@@ -26,6 +26,12 @@
     superseded: "Interrupted by your next message.",
     rolled_back: "Taken back: your next message replaces this turn.",
   };
+  const STAGES = {
+    input: "your message",
+    output: "the answer",
+    tool_input: "a tool call",
+    tool_output: "a tool result",
+  };
   const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled", "run.interrupted"]);
   const RECONNECT_MAX_MS = 10000;
 
@@ -199,6 +205,10 @@
         return onRunCompleted(event);
       case "run.failed":
         return endRun("failed", `${event.message}`, event);
+      case "guardrail.tripped":
+        return onGuardrailTripped(event);
+      case "message.retracted":
+        return onRetracted(event);
       case "approval.requested":
         return onApprovalRequested(event);
       case "run.interrupted":
@@ -316,6 +326,31 @@
     // The completed text is authoritative: it repairs anything a dropped delta lost.
     if (message.text.textContent !== event.text) message.text.textContent = event.text;
     message.box.classList.remove("streaming");
+  }
+
+  function onGuardrailTripped(event) {
+    const run = currentRun();
+    const card = el("div", "guardrail-trip");
+    card.setAttribute("role", "alert");
+    card.dataset.guardrail = event.guardrail;
+    const where = STAGES[event.stage] || event.stage;
+    card.append(
+      el("strong", "", `Blocked by the “${event.guardrail}” check`),
+      el("span", "muted", ` (${where}, `),
+      badge(event.agent),
+      el("span", "muted", ")"),
+      el("div", "guardrail-message", event.message),
+    );
+    append(card, run.el);
+  }
+
+  function onRetracted(event) {
+    // Text a guardrail took back: it must not stay on screen as if it were an answer.
+    const message = currentRun().messages.get(event.message_id);
+    if (!message) return;
+    message.box.classList.remove("streaming");
+    message.box.classList.add("retracted");
+    message.text.textContent = "This text was withdrawn by a safety check.";
   }
 
   function onToolStarted(event) {
@@ -441,7 +476,13 @@
     const end = el("div", `run-end run-${kind}`);
     if (failure) {
       end.setAttribute("role", "alert");
-      end.append(el("strong", "", `Error (${failure.code})`), el("span", "", ` ${text}`));
+      // A tripped guardrail is a refusal, not a fault: say "Blocked", and only a check that
+      // could not run (retryable) reads as an error worth retrying.
+      const blocked = failure.code === "guardrail" && !failure.retryable;
+      end.append(
+        el("strong", "", blocked ? "Blocked" : `Error (${failure.code})`),
+        el("span", "", ` ${text}`),
+      );
       if (failure.retryable) end.append(el("span", "muted", " — you can try again."));
     } else {
       end.textContent = text;
