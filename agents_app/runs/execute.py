@@ -69,6 +69,7 @@ async def run_turn(
             agent_id_of=graph.id_of,
             tool_errors=context.tool_errors,
             output_limit=engine.settings.tool_output_limit,
+            server_of=graph.mcp_server_of,
         )
         resumed_from = turn.resume.paused.run_id if turn.resume else None
         emit(

@@ -31,13 +31,16 @@ from agents_app.protocol.events import (
 )
 
 AgentIdOf = Callable[[Agent[Any]], str]
+# The MCP server a tool of an agent comes from (None: one of the service's own tools).
+ServerOf = Callable[[Agent[Any], str], str | None]
 
 
 class _OpenCall:
-    __slots__ = ("agent", "started", "tool")
+    __slots__ = ("agent", "server", "started", "tool")
 
-    def __init__(self, agent: str, tool: str) -> None:
-        self.agent, self.tool, self.started = agent, tool, time.monotonic()
+    def __init__(self, agent: str, tool: str, server: str | None = None) -> None:
+        self.agent, self.tool, self.server = agent, tool, server
+        self.started = time.monotonic()
 
 
 class Translator:
@@ -56,12 +59,14 @@ class Translator:
         agent_id_of: AgentIdOf,
         tool_errors: Mapping[str, str],
         output_limit: int,
+        server_of: ServerOf | None = None,
     ) -> None:
         self._ids = RunIds(run_id=run_id, conversation_id=conversation_id)
         self._agent = agent
         self._agent_id_of = agent_id_of
         self._tool_errors = tool_errors
         self._output_limit = output_limit
+        self._server_of = server_of
         self._messages: dict[int, str] = {}  # output_index → message_id (current response)
         self._calls: dict[str, _OpenCall] = {}
 
@@ -132,7 +137,8 @@ class Translator:
     def _call_started(self, item: ResponseFunctionToolCall) -> list[RunEvent]:
         if item.name in _handoff_tool_names(self._agent):
             return []  # shown as agent.switched once the SDK performs it
-        self._calls[item.call_id] = _OpenCall(self.agent_id, item.name)
+        server = self._server_of(self._agent, item.name) if self._server_of else None
+        self._calls[item.call_id] = _OpenCall(self.agent_id, item.name, server)
         return [
             ToolCallStarted(
                 **self._ids,
@@ -140,6 +146,7 @@ class Translator:
                 agent=self.agent_id,
                 tool=item.name,
                 arguments=_parse_arguments(item.arguments),
+                server=server,
             )
         ]
 
@@ -163,6 +170,7 @@ class Translator:
                 truncated=truncated,
                 error=self._tool_errors.get(call_id),
                 duration_ms=round((time.monotonic() - call.started) * 1000),
+                server=call.server,
             )
         ]
 
