@@ -94,7 +94,7 @@ async def test_a_slow_tool_times_out_and_the_session_stays(mcp_server: McpProces
     server = ManagedServer("notes", spec(mcp_server.url, timeout=0.5))
     try:
         await server.list_tools()
-        with pytest.raises(McpUnavailable, match="did not answer slow within 0.5 s"):
+        with pytest.raises(McpUnavailable, match=r"did not answer slow within 0\.5 s"):
             await asyncio.wait_for(server.call_tool("slow", {"seconds": 5}), 10)
         result = await server.call_tool("list_notes", {})
         assert not result.is_error and server.connected

@@ -1,0 +1,146 @@
+"""MCP tools in whole runs over the WebSocket: the scripted model and the offline model call
+them on real servers; every failure is a `tool.call.completed.error` and the run goes on."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents_app.engine import Engine
+from agents_app.settings import Settings
+from agents_app.testing import Reply, ScriptedOpenAIServer, Text, ToolCall
+from tests.conftest import assert_whole_run, is_terminal, live_server, ready, recv_until
+from tests.mcp_helpers import McpProcess, free_port, http_entry, write_config
+
+
+def scripted_settings(srv: ScriptedOpenAIServer, config_path: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "provider": "openai",
+        "api_key": "sk-mcp-tests",
+        "base_url": srv.base_url,
+        "model_max_retries": 0,
+        "data_dir": Path(tempfile.mkdtemp(prefix="agents-app-mcp-")),
+        "log_level": "WARNING",
+        "config_path": config_path,
+    }
+    return Settings(**(values | extra))
+
+
+@pytest.fixture(scope="module")
+def mcp_server() -> Iterator[McpProcess]:
+    with McpProcess() as server:
+        yield server
+
+
+async def one_run(engine: Engine, text: str = "go") -> list[dict[str, Any]]:
+    try:
+        async with live_server(engine) as live, live.connect() as ws:
+            await ready(ws)
+            await ws.send(json.dumps({"type": "user.message", "text": text}))
+            events = await recv_until(ws, is_terminal, wait_s=30)
+    finally:
+        await engine.aclose()
+    assert_whole_run(events)
+    return events
+
+
+def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["type"] == kind]
+
+
+async def scripted_call(
+    srv: ScriptedOpenAIServer, tmp_path: Path, entry: str, tool: str, arguments: str = "{}"
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """One run where the model calls `tool` once, then answers: (started, completed, all)."""
+    srv.enqueue(Reply([ToolCall(tool, arguments)]), Reply([Text("Done.")]))
+    engine = Engine.from_settings(scripted_settings(srv, write_config(tmp_path, entry)))
+    events = await one_run(engine)
+    (started,) = of_type(events, "tool.call.started")
+    (completed,) = of_type(events, "tool.call.completed")
+    assert events[-1]["type"] == "run.completed"  # the run goes on after any tool failure
+    return started, completed, events
+
+
+async def test_a_scripted_model_calls_an_mcp_tool_end_to_end(
+    srv: ScriptedOpenAIServer, mcp_server: McpProcess, tmp_path: Path
+) -> None:
+    started, completed, _ = await scripted_call(
+        srv, tmp_path, http_entry(mcp_server.url), "add_note", '{"text": "buy milk"}'
+    )
+    assert started["server"] == "notes" and started["arguments"] == {"text": "buy milk"}
+    assert completed["server"] == "notes" and completed["error"] is None
+    assert "Saved note" in completed["output"] and "buy milk" in completed["output"]
+    # Discovery reached the model: the server's tools were in its request.
+    offered = {tool["name"] for tool in srv.requests[0].body["tools"]}
+    assert {"add_note", "list_notes", "fail"} <= offered
+
+
+async def test_denied_tools_never_reach_the_model(
+    srv: ScriptedOpenAIServer, mcp_server: McpProcess, tmp_path: Path
+) -> None:
+    entry = http_entry(mcp_server.url, extra="    tools: {deny: [die, slow, fail]}\n")
+    _, completed, _ = await scripted_call(srv, tmp_path, entry, "list_notes")
+    assert completed["error"] is None and completed["server"] == "notes"
+    offered = {tool["name"] for tool in srv.requests[0].body["tools"]}
+    assert offered == {"add_note", "list_notes", "delete_note"}
+
+
+async def test_a_server_down_at_start_gives_a_typed_tool_error(
+    srv: ScriptedOpenAIServer, tmp_path: Path
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    entry = http_entry(url, extra="    tools: {allow: [add_note]}\n")
+    _, completed, _ = await scripted_call(srv, tmp_path, entry, "add_note", '{"text": "x"}')
+    assert completed["server"] == "notes"
+    assert completed["error"].startswith("MCP server 'notes' is unavailable: ")
+    assert completed["output"] == f"Error: {completed['error']}"  # what the model read
+
+
+async def test_a_tool_error_result_is_the_calls_error(
+    srv: ScriptedOpenAIServer, mcp_server: McpProcess, tmp_path: Path
+) -> None:
+    _, completed, _ = await scripted_call(srv, tmp_path, http_entry(mcp_server.url), "fail")
+    assert "frobnicator is out of order" in completed["error"]
+    assert "frobnicator" in completed["output"]
+
+
+async def test_a_slow_tool_times_out(
+    srv: ScriptedOpenAIServer, mcp_server: McpProcess, tmp_path: Path
+) -> None:
+    entry = http_entry(mcp_server.url, timeout=0.5)
+    _, completed, _ = await scripted_call(srv, tmp_path, entry, "slow", '{"seconds": 5}')
+    assert completed["error"] == "MCP server 'notes' did not answer slow within 0.5 s"
+    assert completed["duration_ms"] < 3000
+
+
+async def test_a_server_that_dies_mid_call(srv: ScriptedOpenAIServer, tmp_path: Path) -> None:
+    with McpProcess() as dying:
+        _, completed, _ = await scripted_call(srv, tmp_path, http_entry(dying.url), "die")
+        assert not dying.alive
+    assert "was lost during die" in completed["error"]
+
+
+async def test_the_offline_model_calls_mcp_tools_with_no_credentials(
+    mcp_server: McpProcess, tmp_path: Path
+) -> None:
+    entry = http_entry(mcp_server.url, extra="    tools: {allow: [add_note, list_notes]}\n")
+    settings = Settings(
+        provider="offline",
+        offline_pace_s=0.0,
+        data_dir=Path(tempfile.mkdtemp(prefix="agents-app-mcp-")),
+        log_level="WARNING",
+        config_path=write_config(tmp_path, entry),
+    )
+    events = await one_run(Engine.from_settings(settings), "Remember to water the plants")
+    calls = of_type(events, "tool.call.completed")
+    assert [(c["tool"], c["server"], c["error"]) for c in calls] == [
+        ("add_note", "notes", None),
+        ("list_notes", "notes", None),
+    ]
+    assert "water the plants" in calls[1]["output"]
+    assert events[-1]["type"] == "run.completed"
