@@ -1,7 +1,8 @@
 """A real MCP server for the tests, run as a child process on 127.0.0.1 (streamable HTTP).
 
 The demo notes tools plus a few that misbehave on purpose: `slow` (sleeps), `fail` (an
-isError result), `die` (the process exits mid-call). With `--token`, every request must
+isError result), `die` (the process exits mid-call), `whoami` (echoes the
+Authorization header, as a careless server might). With `--token`, every request must
 carry `Authorization: Bearer <token>` (401 otherwise), so a test can tell the header
 reached the server. A child process, not a thread, so a test can kill it like a crash.
 
@@ -16,6 +17,7 @@ import os
 from typing import Any
 
 import uvicorn
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -55,6 +57,13 @@ def build_app(token: str | None) -> Any:
     def die() -> str:
         """The server process exits while answering."""
         os._exit(3)
+
+    @server.tool()
+    def whoami(ctx: Context) -> str:
+        """Echoes the Authorization header it received (a careless server leaking it)."""
+        request = ctx.request_context.request
+        headers = getattr(request, "headers", {})
+        return f"you sent: {headers.get('authorization', 'nothing')}"
 
     app = server.streamable_http_app()
     return RequireToken(app, token) if token else app

@@ -4,6 +4,7 @@ them on real servers; every failure is a `tool.call.completed.error` and the run
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from agents_app.engine import Engine
+from agents_app.logs import configure_logging
 from agents_app.settings import Settings
 from agents_app.testing import Reply, ScriptedOpenAIServer, Text, ToolCall
 from tests.conftest import assert_whole_run, is_terminal, live_server, ready, recv_until
@@ -74,7 +76,7 @@ async def test_a_scripted_model_calls_an_mcp_tool_end_to_end(
     )
     assert started["server"] == "notes" and started["arguments"] == {"text": "buy milk"}
     assert completed["server"] == "notes" and completed["error"] is None
-    assert "Saved note" in completed["output"] and "buy milk" in completed["output"]
+    assert re.fullmatch(r"Saved note \d+: buy milk", completed["output"])  # the text, not JSON
     # Discovery reached the model: the server's tools were in its request.
     offered = {tool["name"] for tool in srv.requests[0].body["tools"]}
     assert {"add_note", "list_notes", "fail"} <= offered
@@ -83,7 +85,7 @@ async def test_a_scripted_model_calls_an_mcp_tool_end_to_end(
 async def test_denied_tools_never_reach_the_model(
     srv: ScriptedOpenAIServer, mcp_server: McpProcess, tmp_path: Path
 ) -> None:
-    entry = http_entry(mcp_server.url, extra="    tools: {deny: [die, slow, fail]}\n")
+    entry = http_entry(mcp_server.url, extra="    tools: {deny: [die, slow, fail, whoami]}\n")
     _, completed, _ = await scripted_call(srv, tmp_path, entry, "list_notes")
     assert completed["error"] is None and completed["server"] == "notes"
     offered = {tool["name"] for tool in srv.requests[0].body["tools"]}
@@ -144,3 +146,61 @@ async def test_the_offline_model_calls_mcp_tools_with_no_credentials(
     ]
     assert "water the plants" in calls[1]["output"]
     assert events[-1]["type"] == "run.completed"
+
+
+async def test_header_secrets_reach_the_server_but_never_logs_or_events(
+    srv: ScriptedOpenAIServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token = "mcp-header-secret-4242"
+    monkeypatch.setenv("MCP_TEST_TOKEN", token)
+    configure_logging(level="DEBUG", fmt="json")
+    extra = '    headers: {Authorization: "Bearer ${MCP_TEST_TOKEN}"}\n'
+    guarded = McpProcess(token=token).start()
+    config = write_config(tmp_path, http_entry(guarded.url, extra=extra))
+    engine = Engine.from_settings(scripted_settings(srv, config))
+    for _ in range(2):
+        srv.enqueue(Reply([ToolCall("whoami")]), Reply([Text("Done.")]))
+    try:
+        async with live_server(engine) as live, live.connect() as ws:
+            await ready(ws)
+            await ws.send(json.dumps({"type": "user.message", "text": "who am I?"}))
+            first = await recv_until(ws, is_terminal, wait_s=30)
+            guarded.stop()  # the server goes away between two runs of one process
+            await ws.send(json.dumps({"type": "user.message", "text": "and now?"}))
+            second = await recv_until(ws, is_terminal, wait_s=30)
+    finally:
+        guarded.stop()
+        await engine.aclose()
+    (echoed,) = of_type(first, "tool.call.completed")
+    # The server answers 401 without the header: an answer proves it was sent.
+    assert echoed["error"] is None and echoed["output"] == "you sent: ***"
+    (failed,) = of_type(second, "tool.call.completed")  # its tools as last listed
+    assert failed["error"].startswith("MCP server 'notes' is unavailable: ")
+    assert second[-1]["type"] == "run.completed"
+    logs = capsys.readouterr().err
+    assert '"server": "notes"' in logs and "mcp.unavailable" in logs  # which server, and why
+    assert token not in json.dumps(first + second) and token not in logs
+
+
+async def test_a_stdio_server_is_started_and_used(tmp_path: Path) -> None:
+    entry = (
+        "  notes:\n    transport: stdio\n    command: python\n"
+        "    args: [-m, agents_app.mcp.demo_notes]\n    tools: {allow: [add_note, list_notes]}\n"
+    )
+    settings = Settings(
+        provider="offline",
+        offline_pace_s=0.0,
+        data_dir=Path(tempfile.mkdtemp(prefix="agents-app-mcp-")),
+        log_level="WARNING",
+        config_path=write_config(tmp_path, entry),
+    )
+    events = await one_run(Engine.from_settings(settings), "Remember the stdio demo")
+    calls = of_type(events, "tool.call.completed")
+    assert [(c["tool"], c["server"], c["error"]) for c in calls] == [
+        ("add_note", "notes", None),
+        ("list_notes", "notes", None),
+    ]
+    assert "1. Remember the stdio demo" in calls[1]["output"]

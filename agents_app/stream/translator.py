@@ -203,7 +203,20 @@ def _parse_arguments(raw: str) -> dict[str, Any]:
 
 
 def _to_text(value: Any) -> str:
+    # MCP tools answer with content blocks ({"type": "text", "text": …}, possibly several):
+    # clients get the text, as for any other tool; other blocks (images) stay JSON.
+    blocks = value if isinstance(value, list) else [value]
+    texts = [_block_text(block) for block in blocks]
+    if blocks and all(text is not None for text in texts):
+        return "\n".join(text for text in texts if text is not None)
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return str(value)
+
+
+def _block_text(block: Any) -> str | None:
+    data = block.model_dump() if hasattr(block, "model_dump") else block
+    if isinstance(data, dict) and data.get("type") == "text" and isinstance(data.get("text"), str):
+        return str(data["text"])
+    return None
