@@ -89,6 +89,15 @@ class ManagedServer(MCPServer):
         return self._client is not None and self._client.session is not None
 
     @property
+    def status(self) -> str:
+        """For people (the /graph page): connected, or why not."""
+        if self.connected:
+            return "connected"
+        if self.last_error:
+            return f"unavailable: {self.last_error}"
+        return "not connected yet (connects on first use)"
+
+    @property
     def tool_names(self) -> tuple[str, ...]:
         """What its agents are offered now: the last listing, else the allow list."""
         return tuple(tool.name for tool in self.tools or self._stand_ins())
