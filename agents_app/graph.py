@@ -43,8 +43,11 @@ class Graph:
     def agent(self, agent_id: str | None) -> Agent[Any]:
         return self.agents[agent_id or self.start]
 
-    def mcp_server_of(self, agent: Agent[Any], tool: str) -> str | None:
+    def mcp_server_of(self, agent_id: str, tool: str) -> str | None:
         """The MCP server a tool of this agent comes from; None for its Python tools."""
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return None
         if any(getattr(t, "name", None) == tool for t in agent.tools):
             return None  # a Python tool wins, as it does in the SDK's tool list order
         for server in agent.mcp_servers:

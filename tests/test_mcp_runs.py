@@ -204,3 +204,40 @@ async def test_a_stdio_server_is_started_and_used(tmp_path: Path) -> None:
         ("list_notes", "notes", None),
     ]
     assert "1. Remember the stdio demo" in calls[1]["output"]
+
+
+async def test_per_tool_approval_rules_pause_mcp_calls_and_resume_them(
+    srv: ScriptedOpenAIServer, mcp_server: McpProcess, tmp_path: Path
+) -> None:
+    # The agents.yaml approval language, on an MCP tool's argument.
+    extra = "    approvals: {add_note: {argument: text, not_in: [harmless]}}\n"
+    srv.enqueue(
+        Reply([ToolCall("add_note", '{"text": "harmless"}', call_id="call_free")]),
+        Reply([ToolCall("add_note", '{"text": "launch codes"}', call_id="call_held")]),
+        Reply([Text("Saved both.")]),
+    )
+    config = write_config(tmp_path, http_entry(mcp_server.url, extra=extra))
+    engine = Engine.from_settings(scripted_settings(srv, config))
+    try:
+        async with live_server(engine) as live, live.connect() as ws:
+            await ready(ws)
+            await ws.send(json.dumps({"type": "user.message", "text": "save them"}))
+            paused = await recv_until(ws, is_terminal, wait_s=30)
+            decision = {"call_id": "call_held", "approve": True}
+            await ws.send(
+                json.dumps(
+                    {"type": "run.resume", "run_id": paused[-1]["run_id"], "decisions": [decision]}
+                )
+            )
+            resumed = await recv_until(ws, is_terminal, wait_s=30)
+    finally:
+        await engine.aclose()
+    (free,) = of_type(paused, "tool.call.completed")  # no approval needed: it just ran
+    assert free["call_id"] == "call_free" and free["error"] is None
+    (asked,) = of_type(paused, "approval.requested")
+    assert (asked["call_id"], asked["tool"]) == ("call_held", "add_note")
+    assert paused[-1]["type"] == "run.interrupted" and paused[-1]["pending"] == ["call_held"]
+    (held,) = of_type(resumed, "tool.call.completed")
+    assert held["call_id"] == "call_held" and held["server"] == "notes" and held["error"] is None
+    assert held["output"].endswith(": launch codes")
+    assert resumed[-1]["type"] == "run.completed"

@@ -10,8 +10,12 @@ import pytest
 
 from agents_app.config import load_config
 from agents_app.config.schema import McpServerSpec
+from agents_app.engine import Engine
 from agents_app.mcp.managed import ManagedServer, McpUnavailable
 from agents_app.mcp.registry import McpServers
+from agents_app.server.app import create_app
+from agents_app.server.in_loop import serving
+from tests.conftest import offline_settings
 from tests.mcp_helpers import McpProcess, free_port, http_entry, write_config
 
 
@@ -132,3 +136,22 @@ async def test_the_registry_keeps_unchanged_servers_across_reloads(
             await a.call_tool("list_notes", {})
     finally:
         await registry.aclose()
+
+
+async def test_the_server_connects_at_start_up_and_closes_at_shutdown(
+    mcp_server: McpProcess, tmp_path: Path
+) -> None:
+    entries = http_entry(mcp_server.url) + http_entry(
+        f"http://127.0.0.1:{free_port()}/mcp", name="down"
+    )
+    config = write_config(tmp_path, entries, agent_mcp="[notes, down]")
+    engine = Engine.from_settings(offline_settings(config_path=config))
+    notes, down = engine.mcp.current["notes"], engine.mcp.current["down"]
+    async with serving(create_app(engine), lifespan="on"):
+        async with asyncio.timeout(10):  # no run has started: the lifespan dialled them
+            while not (notes.connected and down.last_error):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        assert "Could not reach the server" in (down.last_error or "")
+    assert not notes.connected  # closed with the service
+    with pytest.raises(McpUnavailable, match="closed"):
+        await notes.call_tool("list_notes", {})

@@ -31,8 +31,8 @@ from agents_app.protocol.events import (
 )
 
 AgentIdOf = Callable[[Agent[Any]], str]
-# The MCP server a tool of an agent comes from (None: one of the service's own tools).
-ServerOf = Callable[[Agent[Any], str], str | None]
+# The MCP server a tool of an agent (by id) comes from (None: one of the service's own tools).
+ServerOf = Callable[[str, str], str | None]
 
 
 class _OpenCall:
@@ -137,7 +137,7 @@ class Translator:
     def _call_started(self, item: ResponseFunctionToolCall) -> list[RunEvent]:
         if item.name in _handoff_tool_names(self._agent):
             return []  # shown as agent.switched once the SDK performs it
-        server = self._server_of(self._agent, item.name) if self._server_of else None
+        server = self._server_of(self.agent_id, item.name) if self._server_of else None
         self._calls[item.call_id] = _OpenCall(self.agent_id, item.name, server)
         return [
             ToolCallStarted(
@@ -159,6 +159,10 @@ class Translator:
         if call is None:
             return []  # a handoff's output, or a call we never announced
         output = item.output if isinstance(item.output, str) else _to_text(item.output)
+        server = call.server
+        if server is None and self._server_of is not None:
+            # A call announced by the paused run: its server is known once tools are listed.
+            server = self._server_of(call.agent, call.tool)
         truncated = len(output) > self._output_limit
         return [
             ToolCallCompleted(
@@ -170,7 +174,7 @@ class Translator:
                 truncated=truncated,
                 error=self._tool_errors.get(call_id),
                 duration_ms=round((time.monotonic() - call.started) * 1000),
-                server=call.server,
+                server=server,
             )
         ]
 
