@@ -3,6 +3,7 @@ and the graph (Mermaid, the HTML page, GET /graph with the live tools and status
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from agents_app.config import load_config
 from agents_app.engine import Engine
 from agents_app.settings import Settings
 from tests.conftest import live_server
-from tests.mcp_helpers import McpProcess, free_port, http_entry, write_config
+from tests.mcp_helpers import PROJECT, McpProcess, free_port, http_entry, write_config
 from tests.test_cli import agents_app
 
 
@@ -82,3 +83,22 @@ async def test_the_servers_graph_page_shows_live_tools_and_status(
     assert "<td>add_note, list_notes, delete_note</td><td>connected</td>" in page
     assert "mcp: notes (3 tools)" in page  # the pill on the agent in the drawing
     assert 'mcp_notes[("notes (MCP)<br/>add_note, list_notes, delete_note")]' in text
+
+
+def test_the_shipped_example_calls_the_demo_server_with_the_offline_model(
+    tmp_path: Path,
+) -> None:
+    example = PROJECT / "config" / "examples" / "mcp.yaml"
+    validated = agents_app("validate", "--strict", str(example))
+    assert validated.returncode == 0, validated.stderr
+    env = {"AGENTS_CONFIG": str(example), "AGENTS_DATA_DIR": str(tmp_path)}
+    result = agents_app("chat", "Remember to buy milk", "-f", "json", **env)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    calls = [e for e in events if e["type"] == "tool.call.completed"]
+    assert [(c["agent"], c["tool"], c["server"], c["error"]) for c in calls] == [
+        ("note_keeper", "add_note", "notes", None),
+        ("note_keeper", "list_notes", "notes", None),
+    ]
+    assert calls[1]["output"] == "1. Remember to buy milk"
+    assert events[-1]["type"] == "run.completed"
