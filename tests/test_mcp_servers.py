@@ -1,5 +1,5 @@
 """MCP servers' lifecycle against real servers on 127.0.0.1: discovery, filtering, calls,
-and every way a server lets a run down (down at start, dying mid-call, slow, isError)."""
+and every way a server lets a run down (down at start, dying mid-call, slow)."""
 
 from __future__ import annotations
 
@@ -102,16 +102,6 @@ async def test_a_slow_tool_times_out_and_the_session_stays(mcp_server: McpProces
             await asyncio.wait_for(server.call_tool("slow", {"seconds": 5}), 10)
         result = await server.call_tool("list_notes", {})
         assert not result.is_error and server.connected
-    finally:
-        await server.cleanup()
-
-
-async def test_a_tool_error_is_a_result_flagged_is_error(mcp_server: McpProcess) -> None:
-    server = ManagedServer("notes", spec(mcp_server.url))
-    try:
-        result = await server.call_tool("fail", {})
-        assert result.is_error
-        assert "frobnicator" in result.content[0].text  # type: ignore[union-attr]
     finally:
         await server.cleanup()
 
