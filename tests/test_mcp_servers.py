@@ -11,8 +11,11 @@ import pytest
 from agents_app.config import load_config
 from agents_app.config.schema import McpServerSpec
 from agents_app.engine import Engine
+from agents_app.mcp.build import build_client
 from agents_app.mcp.managed import ManagedServer, McpUnavailable
 from agents_app.mcp.registry import McpServers
+from agents_app.protocol.encoders import encode_pretty
+from agents_app.protocol.events import ToolCallStarted
 from agents_app.server.app import create_app
 from agents_app.server.in_loop import serving
 from tests.conftest import offline_settings
@@ -145,3 +148,32 @@ async def test_the_server_connects_at_start_up_and_closes_at_shutdown(
     assert not notes.connected  # closed with the service
     with pytest.raises(McpUnavailable, match="closed"):
         await notes.call_tool("list_notes", {})
+
+
+def test_credential_headers_and_environment_values_are_secrets_other_headers_not() -> None:
+    built = build_client(
+        "notes",
+        spec(
+            "http://127.0.0.1:1/mcp?key=${URL_KEY}",
+            headers={
+                "Authorization": "Bearer literal-token-1",
+                "Accept": "application/json",
+                "X-Tenant": "${TENANT}",
+            },
+        ),
+        environ={"URL_KEY": "url-key-secret", "TENANT": "tenant-from-env"},
+    )
+    assert set(built.secrets) == {"url-key-secret", "tenant-from-env", "Bearer literal-token-1"}
+
+
+def test_pretty_output_names_the_mcp_server() -> None:
+    event = ToolCallStarted(
+        run_id="r",
+        conversation_id="c",
+        call_id="x",
+        agent="a",
+        tool="add_note",
+        arguments={},
+        server="notes",
+    )
+    assert encode_pretty(event) == "⚙ add_note() [mcp: notes]\n"

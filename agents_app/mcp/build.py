@@ -24,6 +24,9 @@ from agents.mcp.server import _MCPServerWithClientSession
 from agents_app.config.env_refs import expand
 from agents_app.config.schema import McpServerSpec
 
+# Header names whose values are credentials even when written literally (an `Accept` value
+# is not a secret, and scrubbing "application/json" from every log would be absurd).
+_SECRET_HEADER_WORDS = ("authorization", "key", "token", "cookie", "secret", "password", "auth")
 # `command: python` is the interpreter this service runs on: a prompt author writing
 # `python -m their_server` means "the Python I installed things into", not whatever PATH finds.
 _PYTHON_ALIASES = frozenset({"python", "python3"})
@@ -36,7 +39,7 @@ class NotHere(Exception):
 @dataclass(frozen=True)
 class Built:
     client: _MCPServerWithClientSession
-    secrets: tuple[str, ...]  # values to scrub: environment values used, header values
+    secrets: tuple[str, ...]  # values to scrub: environment values used, credential headers
 
 
 def build_client(
@@ -67,8 +70,13 @@ def build_client(
     if spec.transport == "streamable_http":
         assert spec.url is not None  # the loader requires it
         headers = {key: fill(value) for key, value in spec.headers.items()}
-        # A header value is a credential more often than not: scrub it whole, literal or not.
-        secrets.extend(headers.values())
+        # Credential headers are scrubbed whole ("Bearer …"), literal or not; `${NAME}`
+        # values of any header already are (fill).
+        secrets.extend(
+            value
+            for key, value in headers.items()
+            if any(word in key.lower() for word in _SECRET_HEADER_WORDS)
+        )
         http: MCPServerStreamableHttpParams = {
             "url": fill(spec.url),
             "headers": headers,

@@ -55,7 +55,8 @@ def encode_pretty(event: Event) -> str | None:
         case AgentSwitched():
             return f"→ {event.from_agent} hands off to {event.to_agent}\n"
         case ToolCallStarted():
-            return f"⚙ {event.tool}({_args(event.arguments)})\n"
+            where = f" [mcp: {event.server}]" if event.server else ""
+            return f"⚙ {event.tool}({_args(event.arguments)}){where}\n"
         case ToolCallCompleted():
             result = f"error: {event.error}" if event.error else event.output
             return f"  ↳ {result} ({event.duration_ms} ms)\n"
