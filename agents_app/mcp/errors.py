@@ -8,6 +8,7 @@ context (the translator reads it by call id), scrubbed of secrets first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import structlog
@@ -22,10 +23,6 @@ log = structlog.get_logger("agents_app.mcp")
 MAX_ERROR_CHARS = 500
 
 
-class McpCallError(Exception):
-    """A call that could not be made or finished; the message is safe to show."""
-
-
 @runtime_checkable
 class ToolErrorSink(Protocol):
     """The turn context (`agents_app.engine.TurnContext`), as this package needs it."""
@@ -38,11 +35,11 @@ def _record(context: Any, detail: str) -> None:
         context.context.record_tool_error(context.tool_call_id, detail)
 
 
-def failure_reply(server: str) -> Any:
+def failure_reply(server: str) -> Callable[[RunContextWrapper[Any], Exception], str]:
     """The server's `failure_error_function`: record the failure, tell the model why."""
 
     def reply(context: RunContextWrapper[Any], error: Exception) -> str:
-        # Ours (McpCallError) and the SDK's (UserError, MCPError) name the server and the
+        # Ours (McpUnavailable) and the SDK's (UserError, MCPError) name the server and the
         # tool and carry no URL credentials; header values are scrubbed all the same.
         detail = SECRETS.scrub(str(error) or type(error).__name__)[:MAX_ERROR_CHARS]
         log.warning("mcp.call_failed", server=server, error=type(error).__name__, detail=detail)

@@ -111,7 +111,7 @@ class ManagedServer(MCPServer):
             await self.list_tools()
 
     async def cleanup(self) -> None:
-        """Close for good (shutdown, or a config that no longer has this server)."""
+        """Close for good (at shutdown: the registry closes every server it handed out)."""
         self._closed = True
         await self._drop()
 
