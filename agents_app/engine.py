@@ -21,6 +21,7 @@ from agents.tool_context import ToolContext
 from agents_app.config import AgentsConfig, load_config
 from agents_app.graph import Graph, build_graph
 from agents_app.guardrails.verdicts import Trip
+from agents_app.mcp.registry import McpServers
 from agents_app.memory.history import bounded_history
 from agents_app.memory.store import ConversationStore, open_store
 from agents_app.models.providers import ModelBackend, build_backend
@@ -104,16 +105,23 @@ def observed(tool: FunctionTool) -> FunctionTool:
     return copied
 
 
-def graph_for(config: AgentsConfig, settings: Settings) -> Graph:
-    """The one way a config becomes a graph: at start-up and on every hot reload."""
+def graph_for(config: AgentsConfig, settings: Settings, mcp: McpServers | None = None) -> Graph:
+    """The one way a config becomes a graph: at start-up and on every hot reload.
+
+    ``mcp`` holds the process's MCP servers (connections outlive graphs); without it the
+    graph's agents get no MCP tools.
+    """
     return build_graph(
-        config, get_tool=lambda name: observed(get_tool(name)), model_override=settings.model_name
+        config,
+        get_tool=lambda name: observed(get_tool(name)),
+        model_override=settings.model_name,
+        mcp_server=mcp.server if mcp is not None else None,
     )
 
 
-def load_graph(settings: Settings) -> Graph:
+def load_graph(settings: Settings, mcp: McpServers | None = None) -> Graph:
     """Load ``settings.config_path`` and build its graph; ``ConfigError`` if it is broken."""
-    return graph_for(load_config(settings.config_path, tool_names=tool_names()), settings)
+    return graph_for(load_config(settings.config_path, tool_names=tool_names()), settings, mcp)
 
 
 @dataclass(eq=False)
@@ -123,11 +131,14 @@ class Engine:
     # at its start and keeps that graph to the end, so a reload only affects new runs.
     graph: Graph
     backend: ModelBackend
+    # MCP server connections, shared by every run of the process (or function instance).
+    mcp: McpServers = field(default_factory=McpServers)
     _store: ConversationStore | None = field(default=None, repr=False)
     tracing: Tracing | None = None  # only when the OTEL_* variables ask for traces
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Engine:
+    def from_settings(cls, settings: Settings, *, allow_stdio: bool = True) -> Engine:
+        """``allow_stdio``: whether stdio MCP servers may be started (not in the function)."""
         # The SDK would otherwise try to export traces to OpenAI, slowly and offline.
         set_tracing_disabled(True)
         jokes.seed(settings.jokes_seed)
@@ -137,10 +148,12 @@ class Engine:
         if traces_configured():
             tracing = Tracing(content=settings.trace_content)
             tracing.install()
+        mcp = McpServers(allow_stdio=allow_stdio)
         return cls(
             settings=settings,
-            graph=load_graph(settings),
+            graph=load_graph(settings, mcp),
             backend=build_backend(settings),
+            mcp=mcp,
             tracing=tracing,
         )
 
@@ -233,6 +246,7 @@ class Engine:
         )
 
     async def aclose(self) -> None:
+        await self.mcp.aclose()
         await self.backend.provider.aclose()
         if self._store is not None:
             await self._store.aclose()

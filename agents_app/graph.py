@@ -11,10 +11,11 @@ from typing import Any
 
 from agents import Agent, FunctionTool, handoff
 from agents.extensions.handoff_prompt import prompt_with_handoff_instructions
+from agents.mcp import MCPServer
 
 from agents_app.approvals import policy
 from agents_app.config import AgentsConfig
-from agents_app.config.schema import ApprovalRule
+from agents_app.config.schema import ApprovalRule, McpServerSpec
 from agents_app.guardrails.sdk import Guardrails
 from agents_app.models.routing import with_keywords
 from agents_app.protocol.events import AgentInfo
@@ -44,6 +45,18 @@ class Graph:
     def agent(self, agent_id: str | None) -> Agent[Any]:
         return self.agents[agent_id or self.start]
 
+    def mcp_server_of(self, agent_id: str, tool: str) -> str | None:
+        """The MCP server a tool of this agent comes from; None for its Python tools."""
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return None
+        if any(getattr(t, "name", None) == tool for t in agent.tools):
+            return None  # a Python tool wins, as it does in the SDK's tool list order
+        for server in agent.mcp_servers:
+            if tool in getattr(server, "tool_names", ()):
+                return server.name
+        return None
+
 
 def _for_agent(
     tool: FunctionTool, rule: ApprovalRule | None, guardrails: Guardrails, agent_id: str
@@ -69,8 +82,16 @@ def build_graph(
     *,
     get_tool: Callable[[str], FunctionTool],
     model_override: str | None = None,
+    mcp_server: Callable[[str, McpServerSpec], MCPServer] | None = None,
 ) -> Graph:
+    """``mcp_server`` gives the (shared, long-lived) server for an ``mcp_servers`` entry;
+    without it, agents get no MCP tools (config checks, drawings)."""
     guardrails = Guardrails.build(config, model_override=model_override)
+    servers = (
+        {name: mcp_server(name, spec) for name, spec in config.mcp_servers.items()}
+        if mcp_server is not None
+        else {}
+    )
     agents: dict[str, Agent[Any]] = {}
     for agent_id, spec in config.agents.items():
         instructions = spec.instructions or ""
@@ -84,6 +105,7 @@ def build_graph(
                 _for_agent(get_tool(name), spec.approvals.get(name), guardrails, agent_id)
                 for name in spec.tools
             ],
+            mcp_servers=[servers[name] for name in spec.mcp if name in servers],
             model=model_override or config.model_for(agent_id),
             model_settings=config.model_settings_for(agent_id),
             input_guardrails=guardrails.agent_input(agent_id),

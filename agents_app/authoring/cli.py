@@ -164,14 +164,51 @@ def eval_routing(
 
 
 @authoring_app.command("tools")
-def list_tools() -> None:
-    """List the tools agents can use (names for `tools:` in agents.yaml)."""
-    from tools.registry import TOOLS
+def list_tools(
+    path: ConfigPath = None,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds each MCP server gets to connect and answer")
+    ] = 10.0,
+) -> None:
+    """List the tools agents can use: names for `tools:`, then each MCP server's tools.
+
+    MCP servers are connected to (at most --timeout seconds each); exits 1 if one cannot
+    be listed, saying why.
+    """
+    from agents_app.config import check_config
+    from agents_app.logs import configure_logging
+    from agents_app.mcp.listing import list_mcp_tools
+    from tools.registry import TOOLS, tool_names
 
     width = max(map(len, TOOLS), default=0)
     for name in sorted(TOOLS):
         summary = (TOOLS[name].description or "").strip().splitlines()
         typer.echo(f"{name:<{width}}  {summary[0] if summary else ''}")
+    target = path or Settings().config_path
+    report = check_config(target, tool_names=tool_names())
+    if report.config is None:
+        _echo_issues(report.errors)
+        raise typer.Exit(1)
+    if not report.config.mcp_servers:
+        return
+    # The reasons are printed below; the log would only repeat them.
+    configure_logging(level="CRITICAL")
+    listings = asyncio.run(list_mcp_tools(report.config, timeout_s=timeout))
+    failed = False
+    for server in listings:
+        used = f"; used by {', '.join(server.used_by)}" if server.used_by else "; used by no agent"
+        typer.echo(f"\nMCP server {server.name} ({server.transport}{used}):")
+        if server.error is not None:
+            failed = True
+            typer.echo(f"  unavailable: {server.error}")
+            continue
+        tool_width = max((len(tool) for tool, _ in server.tools), default=0)
+        for tool, about in server.tools:
+            typer.echo(f"  {tool:<{tool_width}}  {about}")
+        if not server.tools:
+            typer.echo("  (no tools: check tools.allow / tools.deny)")
+    if failed:
+        raise typer.Exit(1)
 
 
 def _print_schema(name: str) -> None:

@@ -43,7 +43,8 @@ def _layout(shape: GraphShape) -> tuple[dict[str, _Box], int, int]:
     for col, ids in enumerate(columns):
         y = _TOP
         for agent_id in ids:
-            h = _HEAD_H + _TOOL_H * len(shape.tools.get(agent_id, ()))
+            pills = len(shape.tools.get(agent_id, ())) + len(shape.mcp.get(agent_id, ()))
+            h = _HEAD_H + _TOOL_H * pills
             boxes[agent_id] = _Box(_LEFT + col * _COL_W, y, h)
             y += h + _GAP_Y
         height = max(height, y)
@@ -108,6 +109,17 @@ def _node(agent_id: str, box: _Box, shape: GraphShape) -> str:
             f'<text x="{box.x + 20}" y="{ty + 13}" class="toolname">tool: {escape(tool)}'
             f"{' ✋' if shape.asks(agent_id, tool) else ''}</text>"
         )
+    tools = len(shape.tools.get(agent_id, ()))
+    for i, server in enumerate(shape.mcp.get(agent_id, ()), start=tools):
+        ty = box.y + _HEAD_H + i * _TOOL_H
+        view = shape.mcp_servers.get(server)
+        count = f" ({len(view.tools)} tools)" if view and view.tools else ""
+        parts.append(
+            f'<rect class="mcp" x="{box.x + 10}" y="{ty}" width="{_NODE_W - 20}" '
+            f'height="{_TOOL_H - 4}" rx="9"/>'
+            f'<text x="{box.x + 20}" y="{ty + 13}" class="toolname">mcp: {escape(server)}'
+            f"{escape(count)}</text>"
+        )
     parts.append("</g>")
     return "".join(parts)
 
@@ -144,11 +156,12 @@ def _table(shape: GraphShape) -> str:
             f"<td><code>{escape(agent_id)}</code>{marks}</td><td>{escape(name)}</td>"
             f"<td>{', '.join(escape(t) for t in shape.handoffs[agent_id]) or '—'}</td>"
             f"<td>{', '.join(_tool(shape, agent_id, t) for t in shape.tools[agent_id]) or '—'}</td>"
+            f"<td>{', '.join(escape(s) for s in shape.mcp.get(agent_id, ())) or '—'}</td>"
             f"<td>{reach}</td><td>{escape(shape.descriptions[agent_id]) or '—'}</td>"
             "</tr>"
         )
     head = (
-        "<tr><th>id</th><th>name</th><th>hands off to</th><th>tools</th>"
+        "<tr><th>id</th><th>name</th><th>hands off to</th><th>tools</th><th>MCP servers</th>"
         "<th>reachable</th><th>description</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
@@ -173,6 +186,20 @@ def _guardrails(shape: GraphShape) -> str:
     return f"<h2>Guardrails</h2><table>{head}{''.join(rows)}</table>"
 
 
+def _mcp_table(shape: GraphShape) -> str:
+    if not shape.mcp_servers:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{escape(name)}</code></td><td>{escape(view.transport)}</td>"
+        f"<td><code>{escape(view.target)}</code></td>"
+        f"<td>{', '.join(escape(t) for t in view.tools) or '—'}</td>"
+        f"<td>{escape(view.status)}</td></tr>"
+        for name, view in shape.mcp_servers.items()
+    )
+    head = "<tr><th>name</th><th>transport</th><th>where</th><th>tools</th><th>status</th></tr>"
+    return f"<h2>MCP servers</h2><table>{head}{rows}</table>"
+
+
 _STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 svg{border:1px solid #ddd;border-radius:8px;background:#fcfcfc;max-width:100%;height:auto}
@@ -180,6 +207,7 @@ svg{border:1px solid #ddd;border-radius:8px;background:#fcfcfc;max-width:100%;he
 .node.start>rect{fill:#fff3c4;stroke:#b58900;stroke-width:3}
 .node.lost>rect{fill:#f4f4f4;stroke:#999;stroke-dasharray:4 3}
 rect.tool{fill:#eef6ee;stroke:#4c8c4a;stroke-width:1}
+rect.mcp{fill:#f3eefb;stroke:#6a4ca5;stroke-width:1}
 .name{font-weight:600;font-size:14px}.id,.toolname{font:12px ui-monospace,monospace;fill:#555}
 .startlabel{font-size:12px;fill:#b58900;font-weight:600}
 path.fwd,path.back{fill:none;stroke:#4a6fa5;stroke-width:1.5;marker-end:url(#arrow)}
@@ -205,7 +233,7 @@ def graph_page(
         '<p class="legend">Solid arrows: handoffs away from the start (two heads: each way); '
         "dashed lines over the top: handoffs back or sideways. Yellow: the start agent; grey "
         "dashed box: unreachable from the start. Hover an agent for its description.</p>"
-        f"<h2>Agents</h2>{_table(shape)}{_guardrails(shape)}"
+        f"<h2>Agents</h2>{_table(shape)}{_guardrails(shape)}{_mcp_table(shape)}"
         "<h2>Mermaid</h2><p>Paste into a <code>```mermaid</code> block (GitHub, GitLab) or "
         f'mermaid.live; plain text at <a href="{escape(mermaid_href)}">?format=mermaid</a>.</p>'
         f"<pre>{escape(mermaid)}</pre></body></html>"

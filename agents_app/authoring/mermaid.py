@@ -6,11 +6,13 @@ can paste the output of ``agents-app graph`` next to a config change and see the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from agents_app.config import AgentsConfig
 from agents_app.config.checks import reachable_from
-from agents_app.config.schema import ApprovalRule, ArgumentRule, GuardrailSpec
+from agents_app.config.schema import ApprovalRule, ArgumentRule, GuardrailSpec, McpServerSpec
+from agents_app.secrets import redact_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,33 @@ class GuardrailRow:
 
 
 @dataclass(frozen=True, slots=True)
+class McpView:
+    """An MCP server as drawn: where it is, its tools, whether the service reaches it."""
+
+    transport: str
+    target: str  # the URL (passwords redacted, `${NAME}` unexpanded) or the command line
+    tools: tuple[str, ...]
+    status: str
+
+    @classmethod
+    def of(
+        cls, spec: McpServerSpec, tools: tuple[str, ...] | None = None, status: str | None = None
+    ) -> McpView:
+        """From the config alone (tools: the allow list), unless the live ones are given."""
+        if spec.transport == "streamable_http":
+            target = redact_url(spec.url or "")
+        else:
+            target = " ".join([spec.command or "", *spec.args])
+        allowed = tuple(t for t in spec.tools.allow or () if t not in spec.tools.deny)
+        return cls(
+            transport=spec.transport,
+            target=target,
+            tools=allowed if tools is None else tools,
+            status=status or "not connected here (the running server's /graph shows it)",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class GraphShape:
     """What a drawing of the graph needs, without the SDK: ids, edges, tools, reachability."""
 
@@ -54,11 +83,18 @@ class GraphShape:
     reachable: tuple[str, ...]  # in breadth-first order from start
     approvals: dict[str, dict[str, str]]  # agent id → tool → when it asks, in words
     guardrails: tuple[GuardrailRow, ...] = ()  # in YAML order
+    mcp: dict[str, tuple[str, ...]] = field(default_factory=dict)  # agent id → MCP servers
+    mcp_servers: dict[str, McpView] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, config: AgentsConfig) -> GraphShape:
+    def of(cls, config: AgentsConfig, live: Mapping[str, McpView] | None = None) -> GraphShape:
+        """``live``: MCP servers as the running service sees them (tools listed, status)."""
         handoffs = {agent_id: spec.handoffs for agent_id, spec in config.agents.items()}
         users = config.guardrail_users()
+        servers = {
+            name: (live or {}).get(name) or McpView.of(spec)
+            for name, spec in config.mcp_servers.items()
+        }
         return cls(
             start=config.start,
             names={agent_id: spec.name for agent_id, spec in config.agents.items()},
@@ -73,6 +109,8 @@ class GraphShape:
             guardrails=tuple(
                 GuardrailRow.of(name, spec, users[name]) for name, spec in config.guardrails.items()
             ),
+            mcp={agent_id: spec.mcp for agent_id, spec in config.agents.items()},
+            mcp_servers=servers,
         )
 
     def asks(self, agent_id: str, tool: str) -> str | None:
@@ -93,6 +131,10 @@ def tool_node(tool: str) -> str:
     return f"tool_{tool}"
 
 
+def mcp_node(server: str) -> str:
+    return f"mcp_{server}"
+
+
 def _label(text: str) -> str:
     # Inside "…" labels Mermaid understands entity codes; a raw quote would end the label.
     return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;")
@@ -111,6 +153,9 @@ def to_mermaid(shape: GraphShape, *, title: str | None = None) -> str:
         lines.append(f'  {agent_node(agent_id)}["{label}"]')
     for tool in shape.all_tools:
         lines.append(f'  {tool_node(tool)}{{{{"{_label(tool)}"}}}}')
+    for server, view in shape.mcp_servers.items():
+        listed = ", ".join(view.tools) or "tools unknown"
+        lines.append(f'  {mcp_node(server)}[("{_label(server)} (MCP)<br/>{_label(listed)}")]')
     lines.append(f"  start --> {agent_node(shape.start)}")
     for agent_id, targets in shape.handoffs.items():
         lines.extend(
@@ -122,12 +167,17 @@ def to_mermaid(shape: GraphShape, *, title: str | None = None) -> str:
         for tool in tools:
             edge = "tool, needs approval" if shape.asks(agent_id, tool) else "tool"
             lines.append(f"  {agent_node(agent_id)} -.->|{edge}| {tool_node(tool)}")
+    for agent_id, servers in shape.mcp.items():
+        lines.extend(f"  {agent_node(agent_id)} -.->|mcp| {mcp_node(server)}" for server in servers)
     lines.append("  classDef start fill:#fff3c4,stroke:#b58900,stroke-width:3px")
     lines.append("  classDef tool fill:#eef6ee,stroke:#4c8c4a")
     lines.append("  classDef unreachable fill:#f4f4f4,stroke:#999,stroke-dasharray:4 3")
     lines.append(f"  class {agent_node(shape.start)} start")
     if shape.all_tools:
         lines.append(f"  class {','.join(map(tool_node, shape.all_tools))} tool")
+    if shape.mcp_servers:
+        lines.append("  classDef mcp fill:#f3eefb,stroke:#6a4ca5")
+        lines.append(f"  class {','.join(map(mcp_node, shape.mcp_servers))} mcp")
     lost = [a for a in shape.names if a not in shape.reachable]
     if lost:
         lines.append(f"  class {','.join(map(agent_node, lost))} unreachable")

@@ -53,7 +53,7 @@ class ConfigReloader:
         if report.config == self.engine.graph.config:
             log.debug("config.unchanged", path=str(self.config_path))
             return False
-        graph = graph_for(report.config, self.engine.settings)
+        graph = graph_for(report.config, self.engine.settings, self.engine.mcp)
         self.engine.swap_graph(graph)
         log.info(
             "config.reloaded",

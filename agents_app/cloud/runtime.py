@@ -64,7 +64,8 @@ class FunctionRuntime:
         if self._engine is None:
             from agents_app.engine import Engine
 
-            self._engine = Engine.from_settings(self.settings)
+            # stdio MCP servers are local-only: a function instance starts no programs.
+            self._engine = Engine.from_settings(self.settings, allow_stdio=False)
             log.info("engine.ready", model=self._engine.backend.kind, api=self._engine.backend.api)
         return self._engine
 

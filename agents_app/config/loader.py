@@ -6,6 +6,7 @@ because prompt authors fix configs in an editor, not by reading tracebacks.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from .checks import graph_warnings
 from .errors import ConfigError, ConfigIssue, ConfigReport, did_you_mean, known_list
+from .mcp_checks import mcp_issues
 from .messages import bad_id_message, syntax_issue
 from .placeholders import BraceError, Placeholder, scan, substitute
 from .positions import (
@@ -42,15 +44,23 @@ from .schema import (
 _AGENT_ID = re.compile(AGENT_ID_PATTERN)
 
 
-def load_config(path: str | Path, *, tool_names: Collection[str]) -> AgentsConfig:
-    """Load and check an agents config; raise ``ConfigError`` listing every problem."""
+def load_config(
+    path: str | Path, *, tool_names: Collection[str], environ: Mapping[str, str] | None = None
+) -> AgentsConfig:
+    """Load and check an agents config; raise ``ConfigError`` listing every problem.
+
+    ``environ`` (default ``os.environ``) is only consulted to warn about ``${NAME}``
+    references to variables that are not set.
+    """
     source = Path(path)
-    return _Loader(source, frozenset(tool_names)).load()
+    return _Loader(source, frozenset(tool_names), environ).load()
 
 
-def check_config(path: str | Path, *, tool_names: Collection[str]) -> ConfigReport:
+def check_config(
+    path: str | Path, *, tool_names: Collection[str], environ: Mapping[str, str] | None = None
+) -> ConfigReport:
     """Errors and warnings for an agents config; never raises for problems in it."""
-    loader = _Loader(Path(path), frozenset(tool_names))
+    loader = _Loader(Path(path), frozenset(tool_names), environ)
     try:
         config = loader.load()
     except ConfigError as err:
@@ -59,12 +69,16 @@ def check_config(path: str | Path, *, tool_names: Collection[str]) -> ConfigRepo
 
 
 class _Loader:
-    def __init__(self, source: Path, tool_names: frozenset[str]) -> None:
+    def __init__(
+        self, source: Path, tool_names: frozenset[str], environ: Mapping[str, str] | None = None
+    ) -> None:
         self.source = source
         self.file = str(source)
         self.tool_names = tool_names
+        self.environ = os.environ if environ is None else environ
         self.issues: list[ConfigIssue] = []
         self.warnings: list[ConfigIssue] = []
+        self.mcp_warnings: tuple[ConfigIssue, ...] = ()
         self.used_vars: set[str] = set()
         self.index = TextIndex("")
         self.locator = YamlLocator(None)
@@ -92,11 +106,17 @@ class _Loader:
         guards = plain.get("guardrails") if isinstance(plain.get("guardrails"), dict) else {}
         judges, judges_read = self._check_guardrails(guards, vars_)
         self._check_guardrail_refs(("run_guardrails",), plain.get("run_guardrails"), guards)
-        instructions = self._check_agents(agents, vars_, guards)
+        servers = plain.get("mcp_servers") if isinstance(plain.get("mcp_servers"), dict) else {}
+        errors, self.mcp_warnings = mcp_issues(
+            servers, agents, self.locator, self.file, self.environ
+        )
+        self.issues.extend(errors)
+        instructions = self._check_agents(agents, vars_, guards, servers)
         # Which vars are used is only known once every prompt (agents', judges') was read.
         all_read = judges_read and len(instructions) == sum(isinstance(k, str) for k in agents)
         used = self.used_vars if all_read else None
-        self.warnings = _sorted(graph_warnings(plain, self.locator, self.file, used), self.file)
+        found = graph_warnings(plain, self.locator, self.file, used)
+        self.warnings = _sorted([*found, *self.mcp_warnings], self.file)
         if self.issues or document is None:
             raise ConfigError(_sorted(self._unique(), self.file))
         resolved = {
@@ -239,9 +259,14 @@ class _Loader:
             self._check_guardrail_refs(at, refs, guards, tool=True)
 
     def _check_agents(
-        self, agents: Mapping[Any, Any], vars_: dict[str, str], guards: Mapping[Any, Any]
+        self,
+        agents: Mapping[Any, Any],
+        vars_: dict[str, str],
+        guards: Mapping[Any, Any],
+        servers: Mapping[Any, Any],
     ) -> dict[str, str]:
         ids = [k for k in agents if isinstance(k, str)]
+        server_names = [k for k in servers if isinstance(k, str)]
         instructions: dict[str, str] = {}
         for agent_id, spec in agents.items():
             if not isinstance(agent_id, str):
@@ -253,6 +278,7 @@ class _Loader:
                 continue
             self._check_refs(loc, "handoffs", spec.get("handoffs"), ids, "agent")
             self._check_refs(loc, "tools", spec.get("tools"), self.tool_names, "tool")
+            self._check_refs(loc, "mcp", spec.get("mcp"), server_names, "MCP server")
             self._check_approvals(loc, spec)
             self._check_guardrail_refs((*loc, "guardrails"), spec.get("guardrails"), guards)
             self._check_tool_guardrails(loc, spec, guards)

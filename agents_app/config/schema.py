@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from agents import ModelSettings
 
 AGENT_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+# MCP server names appear in logs and in tool events (`server`): the same safe alphabet.
+MCP_SERVER_NAME_PATTERN = AGENT_ID_PATTERN
 
 
 def var_to_text(value: Any) -> Any:
@@ -214,6 +216,69 @@ class GuardrailRefs(_Strict):
     )
 
 
+class McpToolsSpec(_Strict):
+    """Which of a server's tools its agents get (names as the server lists them)."""
+
+    allow: tuple[Annotated[str, Field(min_length=1)], ...] | None = Field(
+        default=None,
+        strict=False,
+        description="Only these tools (unset: every tool the server lists). Also what an "
+        "agent is offered while the server cannot be reached, so calls get a clear error.",
+    )
+    deny: tuple[Annotated[str, Field(min_length=1)], ...] = Field(
+        default=(), strict=False, description="Never these tools."
+    )
+
+
+class McpServerSpec(_Strict):
+    """An MCP server whose tools agents can use (`mcp: [name]` on the agent).
+
+    Strings in `url`, `headers`, `args` and `env` may name environment variables as
+    `${NAME}` (write `$$` for a literal `$`): secrets stay out of the YAML, and their values
+    are kept out of logs and events.
+    """
+
+    transport: Literal["streamable_http", "stdio"] = Field(
+        description="`streamable_http` (a URL) or `stdio` (a command this service starts; "
+        "local runs only, not in the Cloud Function)."
+    )
+    url: str | None = Field(
+        default=None, min_length=1, description="streamable_http: the server's endpoint URL."
+    )
+    headers: dict[str, str] = Field(
+        default={},
+        description="streamable_http: HTTP headers sent with every request, e.g. "
+        "`Authorization: Bearer ${NOTES_TOKEN}`.",
+    )
+    command: str | None = Field(
+        default=None,
+        min_length=1,
+        description="stdio: the program to start (`python` means the interpreter this "
+        "service runs on).",
+    )
+    args: tuple[str, ...] = Field(default=(), strict=False, description="stdio: its arguments.")
+    env: dict[str, str] = Field(
+        default={}, description="stdio: environment variables added for the program."
+    )
+    timeout: float = Field(
+        default=10,
+        gt=0,
+        le=600,
+        description="Seconds to wait for the server to connect or answer one request.",
+    )
+    tools: McpToolsSpec = Field(default=McpToolsSpec(), description="Allow / deny lists.")
+    cache_tools_list: bool = Field(
+        default=False,
+        description="Ask for the tool list once and keep it (faster; a server whose tools "
+        "change needs a restart). Otherwise it is asked at every model turn.",
+    )
+    approvals: dict[str, ApprovalRule] = Field(
+        default={},
+        description="Tools of this server that need a person's yes before they run, as in "
+        "an agent's `approvals`: `always`, or a rule on one argument.",
+    )
+
+
 class AgentSpec(_Strict):
     """One agent. Its id is its key under ``agents:``, not a field."""
 
@@ -249,6 +314,11 @@ class AgentSpec(_Strict):
     )
     tools: tuple[str, ...] = Field(
         default=(), strict=False, description="Tool names from the tools registry."
+    )
+    mcp: tuple[str, ...] = Field(
+        default=(),
+        strict=False,
+        description="Names of MCP servers (under mcp_servers) whose tools this agent gets.",
     )
     approvals: dict[str, ApprovalRule] = Field(
         default={},
@@ -317,6 +387,10 @@ class AgentsFile(_Strict):
         default=GuardrailRefs(),
         description="Guardrails on every turn, whichever agent starts or answers it.",
     )
+    mcp_servers: dict[str, McpServerSpec] = Field(
+        default={},
+        description="MCP servers by name (ASCII snake_case); agents list them under `mcp`.",
+    )
     agents: dict[str, AgentSpec] = Field(
         min_length=1, description="Agents by id (ASCII snake_case); YAML order is kept."
     )
@@ -340,6 +414,11 @@ class AgentsConfig(AgentsFile):
                 f"agent {agent_id!r} hands off to undefined agent {target!r}"
                 for target in spec.handoffs
                 if target not in self.agents
+            )
+            problems.extend(
+                f"agent {agent_id!r} uses undefined MCP server {server!r}"
+                for server in spec.mcp
+                if server not in self.mcp_servers
             )
             if spec.instructions is None:
                 problems.append(f"agent {agent_id!r} has no resolved instructions")

@@ -63,7 +63,8 @@ def encode_pretty(event: Event) -> str | None:
         case MessageRetracted():
             return "\n↺ the text above was withdrawn\n"
         case ToolCallStarted():
-            return f"⚙ {event.tool}({_args(event.arguments)})\n"
+            where = f" [mcp: {event.server}]" if event.server else ""
+            return f"⚙ {event.tool}({_args(event.arguments)}){where}\n"
         case ToolCallCompleted():
             result = f"error: {event.error}" if event.error else event.output
             return f"  ↳ {result} ({event.duration_ms} ms)\n"

@@ -99,6 +99,9 @@ class ToolCallStarted(RunEvent):
     agent: str
     tool: str
     arguments: dict[str, Any]
+    # Revision 2, additive: the MCP server the tool belongs to (agents.yaml name); null for
+    # the service's own tools.
+    server: str | None = None
 
 
 class ToolCallCompleted(RunEvent):
@@ -110,6 +113,7 @@ class ToolCallCompleted(RunEvent):
     truncated: bool = False
     error: str | None = None
     duration_ms: int
+    server: str | None = None  # as on tool.call.started
 
 
 class RunCompleted(RunEvent):

@@ -114,6 +114,7 @@ async def _run_turn(
             tool_errors=context.tool_errors,
             output_limit=engine.settings.tool_output_limit,
             tool_trips=context.tool_trips,
+            server_of=graph.mcp_server_of,
         )
         guard = TurnGuard(ids, graph.guardrails, start=translator.agent_id, agent_id_of=graph.id_of)
         resumed_from = turn.resume.paused.run_id if turn.resume else None

@@ -3,6 +3,7 @@ AG-UI over HTTP SSE at `POST /ag-ui`."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -86,8 +87,14 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # MCP servers are dialled now, in the background: the log says at once which one is
+        # down and why, the first run does not pay for connecting, and a slow server does
+        # not hold up start-up (its agents' runs connect, or fail cleanly, on their own).
+        warm_up = asyncio.create_task(engine.mcp.connect(), name="mcp-connect")
         async with watching_if(engine, reload_config):
             yield
+        warm_up.cancel()
+        await asyncio.gather(warm_up, return_exceptions=True)
         await runs.aclose()
         await engine.aclose()
 

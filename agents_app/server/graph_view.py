@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from agents_app.access import token_matches
 from agents_app.authoring.graph_page import graph_page
-from agents_app.authoring.mermaid import GraphShape, to_mermaid
+from agents_app.authoring.mermaid import GraphShape, McpView, to_mermaid
 from agents_app.engine import Engine
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,12 @@ def graph_endpoint(engine: Engine) -> Callable[[Request], Awaitable[Response]]:
         if not token_matches(expected, request.headers, request.query_params):
             return PlainTextResponse("A valid token is required.", status_code=401)
         config = engine.graph.config  # read once: a reload may swap it while we render
-        shape = GraphShape.of(config)
+        live = {
+            name: McpView.of(server.spec, server.tool_names, server.status)
+            for name, server in engine.mcp.current.items()
+            if name in config.mcp_servers and server.spec == config.mcp_servers[name]
+        }
+        shape = GraphShape.of(config, live)
         source = shown_path(config.source)
         mermaid = to_mermaid(shape, title=source)
         headers = {"Cache-Control": "no-cache"}

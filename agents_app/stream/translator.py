@@ -33,13 +33,16 @@ from agents_app.protocol.events import (
 )
 
 AgentIdOf = Callable[[Agent[Any]], str]
+# The MCP server a tool of an agent (by id) comes from (None: one of the service's own tools).
+ServerOf = Callable[[str, str], str | None]
 
 
 class _OpenCall:
-    __slots__ = ("agent", "started", "tool")
+    __slots__ = ("agent", "server", "started", "tool")
 
-    def __init__(self, agent: str, tool: str) -> None:
-        self.agent, self.tool, self.started = agent, tool, time.monotonic()
+    def __init__(self, agent: str, tool: str, server: str | None = None) -> None:
+        self.agent, self.tool, self.server = agent, tool, server
+        self.started = time.monotonic()
 
 
 class Translator:
@@ -59,6 +62,7 @@ class Translator:
         tool_errors: Mapping[str, str],
         output_limit: int,
         tool_trips: Mapping[str, Trip] | None = None,
+        server_of: ServerOf | None = None,
     ) -> None:
         self._ids = RunIds(run_id=run_id, conversation_id=conversation_id)
         self._agent = agent
@@ -66,6 +70,7 @@ class Translator:
         self._tool_errors = tool_errors
         self._tool_trips: Mapping[str, Trip] = tool_trips if tool_trips is not None else {}
         self._output_limit = output_limit
+        self._server_of = server_of
         self._messages: dict[int, str] = {}  # output_index → message_id (current response)
         self._calls: dict[str, _OpenCall] = {}
 
@@ -136,7 +141,8 @@ class Translator:
     def _call_started(self, item: ResponseFunctionToolCall) -> list[RunEvent]:
         if item.name in _handoff_tool_names(self._agent):
             return []  # shown as agent.switched once the SDK performs it
-        self._calls[item.call_id] = _OpenCall(self.agent_id, item.name)
+        server = self._server_of(self.agent_id, item.name) if self._server_of else None
+        self._calls[item.call_id] = _OpenCall(self.agent_id, item.name, server)
         return [
             ToolCallStarted(
                 **self._ids,
@@ -144,6 +150,7 @@ class Translator:
                 agent=self.agent_id,
                 tool=item.name,
                 arguments=_parse_arguments(item.arguments),
+                server=server,
             )
         ]
 
@@ -156,6 +163,10 @@ class Translator:
         if call is None:
             return []  # a handoff's output, or a call we never announced
         output = item.output if isinstance(item.output, str) else _to_text(item.output)
+        server = call.server
+        if server is None and self._server_of is not None:
+            # A call announced by the paused run: its server is known once tools are listed.
+            server = self._server_of(call.agent, call.tool)
         truncated = len(output) > self._output_limit
         trip = self._tool_trips.get(call_id)
         # A guardrail that rejected the call's content: said first, then the call's result.
@@ -171,6 +182,7 @@ class Translator:
                 truncated=truncated,
                 error=self._tool_errors.get(call_id),
                 duration_ms=round((time.monotonic() - call.started) * 1000),
+                server=server,
             ),
         ]
 
@@ -212,7 +224,20 @@ def _parse_arguments(raw: str) -> dict[str, Any]:
 
 
 def _to_text(value: Any) -> str:
+    # MCP tools answer with content blocks ({"type": "text", "text": …}, possibly several):
+    # clients get the text, as for any other tool; other blocks (images) stay JSON.
+    blocks = value if isinstance(value, list) else [value]
+    texts = [_block_text(block) for block in blocks]
+    if blocks and all(text is not None for text in texts):
+        return "\n".join(text for text in texts if text is not None)
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return str(value)
+
+
+def _block_text(block: Any) -> str | None:
+    data = block.model_dump() if hasattr(block, "model_dump") else block
+    if isinstance(data, dict) and data.get("type") == "text" and isinstance(data.get("text"), str):
+        return str(data["text"])
+    return None
