@@ -15,7 +15,7 @@ from agents_app.protocol.events import Error, Pong, RunEvent
 from agents_app.runs.execute import run_turn
 from agents_app.runs.turn import Turn
 from agents_app.testing import Fail, ScriptedOpenAIServer
-from tests.config_helpers import unguarded_config
+from agents_app.testing.configs import unguarded_config
 from tests.conftest import LiveServer, live_server, offline_settings
 from tests.test_cli import agents_app
 

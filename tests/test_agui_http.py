@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 
 from agents_app.engine import Engine
 from agents_app.testing import Fail, Reply, ScriptedOpenAIServer, Text
-from tests.config_helpers import unguarded_config
+from agents_app.testing.configs import unguarded_config
 from tests.conftest import LiveServer, live_server, offline_settings
 from tests.deps import NODE_DIR, node_with_agui_client
 

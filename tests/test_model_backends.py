@@ -27,7 +27,7 @@ from agents_app.testing import (
     Text,
     ToolCall,
 )
-from tests.config_helpers import unguarded_config
+from agents_app.testing.configs import unguarded_config
 from tests.conftest import JOKE_RUN_TYPES, JOKES_SEED
 
 API_KEY = "sk-test-0123456789-secret"
