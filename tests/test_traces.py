@@ -14,6 +14,7 @@ from agents_app.engine import Engine
 from agents_app.testing import ScriptedOpenAIServer
 from tests.conftest import is_terminal, live_server, offline_settings, ready, recv_until
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.test_gateway import function_env  # noqa: F401 (fixture)
 from tests.test_model_backends import JOKE_SCRIPT, remote_settings
 
 JOKE = "Tell me a joke about programming"
@@ -135,3 +136,36 @@ async def test_model_calls_of_an_openai_compatible_backend(
     usage = events[-1]["usage"]
     assert sum(s.attributes["gen_ai.usage.input_tokens"] for s in chats) == usage["input_tokens"]
     assert sum(s.attributes["gen_ai.usage.output_tokens"] for s in chats) == usage["output_tokens"]
+
+
+async def test_the_function_takes_the_gateways_traceparent(
+    receiver: OtlpReceiver,
+    function_env: dict[str, str],  # noqa: F811
+) -> None:
+    from websockets.asyncio.client import connect as ws_connect
+
+    from agents_app.cloud.runtime import get_runtime, reset_runtime
+    from agents_app.gateway.serve import load_handler, running_gateway
+
+    reset_runtime()
+    try:
+        async with (
+            running_gateway(load_handler(), port=0) as gateway,
+            ws_connect(
+                gateway.url, additional_headers={"traceparent": TRACEPARENT}, max_size=None
+            ) as ws,
+        ):
+            await ws.send(JOKE)
+            events = await recv_until(ws, is_terminal)
+        tracing = get_runtime().engine.tracing
+        assert tracing is not None and tracing.flush()
+        tracing.shutdown()
+    finally:
+        reset_runtime()
+    started = next(e for e in events if e["type"] == "run.started")
+    assert started["trace_id"] == PARENT_TRACE
+    [root] = [
+        s for s in receiver.spans if s.attributes.get("agents_app.run_id") == started["run_id"]
+    ]
+    assert root.parent_span_id == PARENT_SPAN
+    assert any(s.name == "execute_tool how_many_jokes" for s in receiver.spans)
