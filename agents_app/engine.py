@@ -219,11 +219,12 @@ class Engine:
 
     def judge_run_config(self) -> RunConfig:
         """Where guardrail judges run: the same models, none of a turn's guardrails (a judge
-        is not judged) and no session (a verdict is not part of the conversation)."""
+        is not judged) and no session (a verdict is not part of the conversation). Traced, a
+        judge's model call nests in the run's trace under its guardrail."""
         return RunConfig(
             model_provider=self.backend.provider,
             model_settings=self._model_settings(),
-            tracing_disabled=True,
+            tracing_disabled=self.tracing is None,
             workflow_name="agents-app guardrail",
         )
 

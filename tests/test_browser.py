@@ -21,6 +21,7 @@ from agents_app.models.providers import build_backend
 from agents_app.server.app import STATIC, create_app
 from agents_app.server.in_loop import serving
 from agents_app.testing import Fail, Reply, ScriptedOpenAIServer, Text, ToolCall
+from agents_app.testing.configs import unguarded_config
 from tests.conftest import LiveServer, live_server, offline_settings
 from tests.deps import chromium
 
@@ -186,7 +187,11 @@ async def test_page_rejoins_its_run_after_a_dropped_connection_and_draws_nothing
 async def test_model_error_is_shown_as_an_error(browser: Browser) -> None:
     with ScriptedOpenAIServer([Fail(401)]) as srv:
         settings = offline_settings(
-            provider="openai", api_key="sk-secret-key", base_url=srv.base_url, model_max_retries=0
+            provider="openai",
+            api_key="sk-secret-key",
+            base_url=srv.base_url,
+            model_max_retries=0,
+            config_path=unguarded_config(),  # the failing request is the agent's, not a judge's
         )
         async with live_server(Engine.from_settings(settings)) as live:
             page = await open_chat(browser, page_url(live))

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from agents import Handoff, Model, ModelProvider, ModelSettings, ModelTracing, Tool, Usage
 from agents.agent_output import AgentOutputSchemaBase
 from agents.items import ModelResponse, TResponseInputItem, TResponseStreamEvent
-from agents.tracing import response_span
+from agents.tracing import generation_span, response_span
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
@@ -165,6 +165,14 @@ class OfflineModel(Model):
             total_tokens=input_tokens + output_tokens,
         )
         _, item = _output_items(plan)
+        # A model call is a span of a traced run (a guardrail judge's call, say).
+        with generation_span(model=self.name, disabled=tracing.is_disabled()) as span:
+            span.span_data.usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+            if tracing.include_data():
+                span.span_data.input = (
+                    [{"role": "user", "content": input}] if isinstance(input, str) else list(input)
+                )
+                span.span_data.output = [item.model_dump()]
         return ModelResponse(output=[item], usage=usage, response_id=_new_id("resp"))
 
     async def stream_response(
