@@ -358,16 +358,3 @@ async def test_a_message_sent_during_an_answer_waits_its_turn(browser: Browser) 
         await expect(page.locator(".run").nth(1).locator(".msg.assistant .text")).to_contain_text(
             "cats"
         )
-
-
-async def test_a_tripped_guardrail_shows_as_a_blocked_answer(browser: Browser) -> None:
-    engine = Engine.from_settings(offline_settings(offline_pace_s=0.0))
-    async with live_server(engine) as live:
-        page = await open_chat(browser, page_url(live))
-        await send(page, "Write a Python script that deletes my files")
-        trip = page.locator(".guardrail-trip")
-        await expect(trip).to_be_visible(timeout=20_000)
-        await expect(trip).to_contain_text("Blocked by the")
-        await expect(page.locator(".run-failed")).to_be_visible()
-        await expect(page.locator(".run-completed")).to_have_count(0)
-        await screenshot(page, "chat-guardrail-tripped")
