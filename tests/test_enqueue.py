@@ -22,7 +22,13 @@ from tests.conftest import (
 )
 from tests.redis_server import RedisServer
 from tests.test_gateway import function_env, gateway  # noqa: F401 (fixtures)
-from tests.test_multitask import message, paced, runs_of, started_answering
+from tests.test_multitask import (
+    agui_on_a_busy_thread,
+    message,
+    paced,
+    runs_of,
+    started_answering,
+)
 from tests.test_runs_redis import ServerProcess
 
 JOKE = "Tell me a joke about programming"
@@ -192,36 +198,7 @@ async def test_a_queued_message_outlives_the_instance_that_queued_it(
 
 
 async def test_agui_enqueues_on_a_busy_thread(tmp_path: Path) -> None:
-    import shutil
-
-    import httpx
-
-    from agents_app.settings import DEFAULT_CONFIG
-
-    folder = tmp_path / "config"
-    shutil.copytree(DEFAULT_CONFIG.parent, folder)
-    config = folder / "agents.yaml"
-    config.write_text(
-        config.read_text().replace("start: triage\n", "start: triage\nmultitask: enqueue\n", 1)
-    )
-    engine = Engine.from_settings(offline_settings(offline_pace_s=0.02, config_path=config))
-    body = {
-        "threadId": "t",
-        "runId": "run-agui-queued",
-        "messages": [{"id": "u1", "role": "user", "content": "Tell me a joke about cats"}],
-        "state": {},
-        "tools": [],
-        "context": [],
-        "forwardedProps": {},
-    }
-    async with live_server(engine) as live, live.connect() as ws:
-        await ready(ws)
-        await ws.send(message(JOKE, conversation_id="t"))
-        await started_answering(ws)
-        url = live.url.replace("ws://", "http://", 1) + "ag-ui"
-        async with httpx.AsyncClient(timeout=20) as client:
-            response = await client.post(url, json=body)
-        ended = await recv_until(ws, is_terminal)
+    response, ended = await agui_on_a_busy_thread(tmp_path, "enqueue", "run-agui-queued")
     assert ended[-1]["type"] == "run.completed"  # the answer it waited for was not cut short
     assert response.status_code == 200
     frames = [

@@ -166,7 +166,12 @@ async def test_interrupt_reaches_a_run_in_another_invocation(gateway: Any) -> No
     assert new[-1]["type"] == "run.completed"
 
 
-async def test_agui_follows_the_configured_strategy(tmp_path: Path) -> None:
+async def agui_on_a_busy_thread(
+    tmp_path: Path, strategy: str, run_id: str
+) -> tuple[Any, list[dict[str, Any]]]:
+    """With agents.yaml's `multitask: <strategy>`: a joke answers on thread `t` over the
+    WebSocket while `POST /ag-ui` starts `run_id` on the same thread. (response, the joke's
+    events to its end)."""
     import shutil
 
     import httpx
@@ -177,12 +182,12 @@ async def test_agui_follows_the_configured_strategy(tmp_path: Path) -> None:
     shutil.copytree(DEFAULT_CONFIG.parent, folder)
     config = folder / "agents.yaml"
     config.write_text(
-        config.read_text().replace("start: triage\n", "start: triage\nmultitask: interrupt\n", 1)
+        config.read_text().replace("start: triage\n", f"start: triage\nmultitask: {strategy}\n", 1)
     )
     engine = Engine.from_settings(offline_settings(offline_pace_s=0.02, config_path=config))
     body = {
         "threadId": "t",
-        "runId": "run-agui",
+        "runId": run_id,
         "messages": [{"id": "u1", "role": "user", "content": "Tell me a joke about cats"}],
         "state": {},
         "tools": [],
@@ -197,5 +202,10 @@ async def test_agui_follows_the_configured_strategy(tmp_path: Path) -> None:
         async with httpx.AsyncClient(timeout=20) as client:
             response = await client.post(url, json=body)
         ended = await recv_until(ws, is_terminal)
+    return response, ended
+
+
+async def test_agui_follows_the_configured_strategy(tmp_path: Path) -> None:
+    response, ended = await agui_on_a_busy_thread(tmp_path, "interrupt", "run-agui")
     assert response.status_code == 200 and '"RUN_FINISHED"' in response.text
     assert ended[-1]["type"] == "run.cancelled" and ended[-1]["reason"] == "superseded"
