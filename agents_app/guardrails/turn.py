@@ -45,6 +45,8 @@ class TurnGuard:
         parallel input trip; cutting it here saves the tokens and the wait.
         """
         out = self._gate.passing(events)
+        if not self._awaited and not result.input_guardrail_results:
+            return out  # the common case, on every streamed word: nothing to watch for
         passed: set[str] = set()
         for verdict in result.input_guardrail_results:
             if verdict.output.tripwire_triggered:
