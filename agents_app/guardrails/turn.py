@@ -76,8 +76,7 @@ class TurnGuard:
             # Fail closed, and say so: a client can tell "blocked" (a trip, not retryable)
             # from "the check is down" (no trip, retryable; clients say "try again" from it).
             message = (
-                f"The {broken.guardrail!r} safety check could not run, so this request was "
-                "stopped."
+                f"The {broken.guardrail!r} safety check could not run, so this request was stopped."
             )
             return self._gate.withdraw(broken.stage), Failure("guardrail", message, True)
         return None

@@ -21,7 +21,6 @@ from agents_app.engine import Engine
 from agents_app.graph import Graph
 from agents_app.memory.store import Lease, RunRecord, StoreUnavailable
 from agents_app.observe.run_meter import RunMeter
-from agents_app.protocol.encoders import scrub_event
 from agents_app.protocol.events import RunCancelled, RunIds, RunStarted, TerminalEvent
 from agents_app.runs.conversation import RunEnd, memory_down, run_in_conversation
 from agents_app.runs.follow import follow_logged
@@ -29,8 +28,8 @@ from agents_app.runs.log import RunLog, Subscriber
 from agents_app.runs.queue import (
     LOST_AFTER_S,
     QUEUE_POLL_S,
-    cancelled_while_waiting,
     from_record,
+    take_off_queue,
     to_record,
 )
 from agents_app.runs.turn import Turn
@@ -308,12 +307,14 @@ class Runs:
     ) -> bool:
         """Stop a run here, or flag it in the store for the process running it; a message
         still waiting is taken off its queue."""
+        store = self.engine.store
         run = self._local.get(run_id) if run_id else None
         if run is None and conversation_id is not None:
             run = self.running_in(conversation_id)
         if run is not None and run.cancel(reason):
             return True
-        if run is None and run_id is not None and await self._unqueue(run_id, reason):
+        start_agent = self.engine.graph.start
+        if run is None and run_id and await take_off_queue(store, run_id, start_agent, reason):
             return True
         if conversation_id is None and run_id is not None:
             record = await self.find(run_id=run_id)
@@ -321,30 +322,10 @@ class Runs:
         if conversation_id is None:
             return False
         try:
-            return await self.engine.store.request_cancel(conversation_id, reason)
+            return await store.request_cancel(conversation_id, reason)
         except StoreUnavailable as exc:
             log.warning("memory.cancel_failed", error=str(exc))
             return False
-
-    async def _unqueue(self, run_id: str, reason: str) -> bool:
-        """Take a waiting message off its queue; its log gets a whole, cancelled run."""
-        store = self.engine.store
-        try:
-            cid = await store.queued_in(run_id)
-            if cid is None:
-                return False
-            record = dict(await store.queue(cid)).get(run_id)
-            if record is None or not await store.dequeue(cid, run_id):
-                return False
-            turn = from_record(record)
-            events = cancelled_while_waiting(turn, self.engine.graph.start, reason)
-            rows = [(event.seq, scrub_event(event).model_dump_json()) for event in events]
-            await store.append_events(run_id, cid, rows)
-        except (StoreUnavailable, ValueError) as exc:
-            log.warning("queue.cancel_failed", run_id=run_id, error=str(exc))
-            return False
-        log.info("queue.cancelled", run_id=run_id, conversation_id=cid, reason=reason)
-        return True
 
     async def aclose(self) -> None:
         """Cancel every run of this process (shutdown) and wait for their terminal events.
