@@ -67,10 +67,11 @@ Item: TypeAlias = Text | ToolCall
 
 @dataclass(frozen=True)
 class Reply:
-    """A successful model response. `usage` is (input_tokens, output_tokens)."""
+    """A successful model response. `usage` is (input_tokens, output_tokens); None plays a
+    provider that reports none (no usage chunk even when asked, `usage: null`)."""
 
     items: Sequence[Item]
-    usage: tuple[int, int] = (10, 5)
+    usage: tuple[int, int] | None = (10, 5)
     delay_s: float = 0.0  # pause between streamed events, for latency/coalescing tests
 
 
