@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from agents import Model, ModelProvider, OpenAIProvider
 from openai import AsyncOpenAI
 
+from agents_app.models.compat import CompatOpenAI
 from agents_app.models.offline import OfflineModelProvider
 from agents_app.settings import Settings
 
@@ -66,15 +67,19 @@ def build_backend(settings: Settings) -> ModelBackend:
         inner = OpenAIProvider(openai_client=client, use_responses=use_responses)
         provider = YandexModelProvider(inner, settings.folder_id)
     else:
-        client = _client(settings, settings.base_url, project=None)
+        # Any OpenAI-compatible server: null content is what llama.cpp's server rejects.
+        client = _client(settings, settings.base_url, project=None, text_content=True)
         provider = OpenAIProvider(openai_client=client, use_responses=use_responses)
     return ModelBackend(provider, kind, settings.api, include_usage=not use_responses)
 
 
-def _client(settings: Settings, base_url: str | None, *, project: str | None) -> AsyncOpenAI:
+def _client(
+    settings: Settings, base_url: str | None, *, project: str | None, text_content: bool = False
+) -> AsyncOpenAI:
     assert settings.api_key is not None
     # Retries are the openai client's own (honouring Retry-After), configured, not hand-rolled.
-    return AsyncOpenAI(
+    return CompatOpenAI(
+        text_content=text_content,
         api_key=settings.api_key.get_secret_value(),
         base_url=base_url,
         project=project,

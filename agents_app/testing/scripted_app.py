@@ -17,6 +17,7 @@ from typing import Any
 from agents_app.testing.scripted_steps import (
     Action,
     BreakStream,
+    EndEarly,
     Fail,
     Malformed,
     Reply,
@@ -228,6 +229,8 @@ class ScriptedApp:
             raise _DropConnection
         if isinstance(action, Malformed):
             frames = [*frames[: action.after_events], sse(action.raw)]
+        elif isinstance(action, EndEarly):
+            frames = frames[: action.after_events]
         else:
             frames += trailer
         await self._send_frames(send, frames, reply.delay_s)
@@ -243,6 +246,8 @@ class ScriptedApp:
             return
         if isinstance(action, Malformed):
             document = action.raw.encode()
+        elif isinstance(action, EndEarly):
+            document = b""
         await _start(send, 200, "application/json", {"content-length": str(len(document))})
         if isinstance(action, BreakStream):
             half = document[: len(document) // 2]

@@ -122,7 +122,17 @@ class Malformed:
     reply: Reply = _PARTIAL_REPLY
 
 
-Action: TypeAlias = Reply | Fail | Stall | BreakStream | Malformed
+@dataclass(frozen=True)
+class EndEarly:
+    """Send the first `after_events` events of `reply`, then end the response cleanly: no
+    `[DONE]`, no `response.completed`, no error. llama.cpp's server does this when generation
+    fails after its 200 headers (docs/local-llm.md)."""
+
+    after_events: int = 0
+    reply: Reply = _PARTIAL_REPLY
+
+
+Action: TypeAlias = Reply | Fail | Stall | BreakStream | Malformed | EndEarly
 Step: TypeAlias = Action | Text | ToolCall
 
 
