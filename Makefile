@@ -61,7 +61,7 @@ $(LOCAL_LLM_STAMP): $(STAMP) requirements-local-llm.lock
 	touch $(LOCAL_LLM_STAMP)
 
 test-local-llm: $(LOCAL_LLM_STAMP)
-	$(BIN)/python -m pytest -m local_llm tests/test_local_llm.py tests/test_bench_smoke.py
+	$(BIN)/python -m pytest -m local_llm tests/test_local_llm.py tests/test_local_llm_wire.py tests/test_bench_smoke.py
 
 bench-local-llm: $(LOCAL_LLM_STAMP)
 	$(BIN)/python -m bench local_llm

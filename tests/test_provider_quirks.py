@@ -12,6 +12,7 @@ import pytest
 from agents_app.engine import Engine
 from agents_app.models.compat import StreamCutShort, _FinishCheckingStream
 from agents_app.testing import EndEarly, Reply, ScriptedOpenAIServer, Text, ToolCall
+from tests.conftest import JOKE_RUN_TYPES
 from tests.test_model_backends import JOKE_SCRIPT, remote_settings, run
 
 TERMINAL = {"run.completed", "run.failed", "run.cancelled"}
@@ -78,3 +79,19 @@ async def test_a_finish_marker_split_across_reads_counts() -> None:
     assert await _drain(b"data: " + first[:20], first[20:] + b"\n\n")
     with pytest.raises(StreamCutShort):
         await _drain(b'data: {"choices":[{"delta":{"content":"hi"},"finish_reason":null}]}\n\n')
+
+
+async def test_a_joke_run_in_llama_cpps_dialect(srv: ScriptedOpenAIServer) -> None:
+    # Every tool-call fragment repeats the call's id and name, beside a legacy function_call
+    # delta: still one tool.call.started per call, with the whole arguments; no usage chunk.
+    srv.enqueue(
+        *(Reply(step.items, usage=None, dialect="llama.cpp") for step in JOKE_SCRIPT[:1]),
+        Reply([ToolCall("how_many_jokes", arguments="{ }")], usage=None, dialect="llama.cpp"),
+        Reply(JOKE_SCRIPT[2].items, usage=None, dialect="llama.cpp"),
+    )
+    events = await run(Engine.from_settings(remote_settings(srv, api="chat_completions")))
+    assert [e.type for e in events if e.type != "text.delta"] == JOKE_RUN_TYPES
+    started = [e for e in events if e.type == "tool.call.started"]
+    assert len(started) == 1 and started[0].arguments == {}
+    assert started[0].call_id.startswith("call__0_how_many_jokes_cmpl-")
+    assert events[-1].usage.input_tokens is None and events[-1].usage.requests == 3

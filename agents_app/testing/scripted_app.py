@@ -26,6 +26,7 @@ from agents_app.testing.scripted_steps import (
     as_action,
 )
 from agents_app.testing.wire_chat import chat_chunks, chat_completion_json
+from agents_app.testing.wire_chat_llama import as_llama_cpp
 from agents_app.testing.wire_common import Ids, dumps, sse
 from agents_app.testing.wire_responses import response_events, response_json
 from agents_app.testing.wire_validation import JSONDict
@@ -266,6 +267,8 @@ class ScriptedApp:
         options = request.body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         chunks = chat_chunks(reply, model=model, ids=self._ids, include_usage=include_usage)
+        if reply.dialect == "llama.cpp":
+            chunks = as_llama_cpp(chunks)
         return [sse(dumps(chunk)) for chunk in chunks], [sse("[DONE]")]
 
     def _render_json(self, reply: Reply, request: RecordedRequest) -> JSONDict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 
 def split_words(text: str) -> tuple[str, ...]:
@@ -73,6 +73,9 @@ class Reply:
     items: Sequence[Item]
     usage: tuple[int, int] | None = (10, 5)
     delay_s: float = 0.0  # pause between streamed events, for latency/coalescing tests
+    # Whose Chat Completions stream to play: "llama.cpp" is llama-cpp-python's server
+    # (wire_chat_llama); the Responses API has only OpenAI's.
+    dialect: Literal["openai", "llama.cpp"] = "openai"
 
 
 # What BreakStream/Malformed stream before misbehaving, unless a test says otherwise.
