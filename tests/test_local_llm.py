@@ -30,7 +30,7 @@ from tests.conftest import (
 
 pytestmark = [pytest.mark.local_llm, pytest.mark.timeout(300)]
 
-CONFIG = Path(__file__).parent / "local_llm" / "agents.yaml"
+CONFIG = Path(__file__).resolve().parent.parent / "config" / "examples" / "local-llm.yaml"
 WAIT_S = 180  # a 2-core machine shared with other work: generous, never hit when healthy
 
 

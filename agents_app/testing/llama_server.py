@@ -59,9 +59,14 @@ def _free_port() -> int:
 
 
 class LlamaServer:
-    """`with LlamaServer() as llm:` starts it, waits until it answers, and always stops it."""
+    """`with LlamaServer() as llm:` starts it, waits until it answers, and always stops it.
 
-    def __init__(self, *, n_ctx: int = 2048, threads: int = 2, ready_timeout_s: float = 90) -> None:
+    One generation thread by default: on a shared 2-core machine two threads wait on each
+    other whenever a core is busy (the rate swung 13–120 tokens/s), and our side of the
+    pipeline needs a core of its own to be measured fairly.
+    """
+
+    def __init__(self, *, n_ctx: int = 2048, threads: int = 1, ready_timeout_s: float = 90) -> None:
         self.model = model_path()
         _require_server()
         self.port = _free_port()
