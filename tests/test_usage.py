@@ -6,11 +6,15 @@ usage: `0+0 tokens` would be a wrong number, and a counter that adds 0 makes the
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import jsonschema
 import pytest
+import structlog
 from agents import Usage as SdkUsage
 from structlog.testing import capture_logs
 
@@ -114,10 +118,23 @@ def test_agui_leaves_unknown_counts_out() -> None:
     assert not {"inputTokens", "outputTokens", "totalTokens"} & set(entry)
 
 
+@contextlib.contextmanager
+def all_logs() -> Iterator[list[MutableMapping[str, Any]]]:
+    """capture_logs at every level: an earlier test may have configured WARNING, whose
+    filtering wrapper drops info lines before capture_logs' processor sees them."""
+    saved = structlog.get_config()
+    try:
+        with capture_logs() as logs:
+            structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+            yield logs
+    finally:
+        structlog.configure(**saved)
+
+
 def test_metrics_count_no_tokens_for_unknown_usage() -> None:
     metrics = Metrics()
     meter = RunMeter(metrics)
-    with capture_logs() as logs:
+    with all_logs() as logs:
         meter.see(RunStarted(**IDS, agent="triage", input="hi"))
         meter.see(completed(Usage(requests=1)))
     found: dict[tuple[str, Any], float] = samples(metrics.render().decode())

@@ -91,6 +91,8 @@ class CompatOpenAI(AsyncOpenAI):
     def __init__(self, *, text_content: bool = False, **kwargs: Any) -> None:
         transport = httpx2.AsyncHTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
         # openai's own defaults (timeout, redirects); the limits go to the transport we wrap.
+        # Requests through an HTTP(S)_PROXY from the environment use httpx's proxy mounts and
+        # skip the finish check: no deployment of ours has one.
         http_client = DefaultAsyncHttpxClient(transport=_ChatStreamTransport(transport))
         super().__init__(http_client=http_client, **kwargs)
         self._text_content = text_content
