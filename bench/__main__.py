@@ -1,6 +1,7 @@
 """Run the benchmarks, print the table, write bench/RESULTS.md.
 
-    .venv/bin/python -m bench                 # all of them (about 5 minutes)
+    .venv/bin/python -m bench                 # all but the optional ones (about 5 minutes)
+    .venv/bin/python -m bench local_llm       # optional: needs the local-llm extra
     .venv/bin/python -m bench latency load    # some of them
     .venv/bin/python -m bench --quick         # minimal sizes, a smoke run; writes nothing
 
@@ -22,6 +23,7 @@ from bench import (
     forwarding,
     latency,
     load,
+    local_llm,
     observe,
     overhead,
     run_log,
@@ -38,7 +40,12 @@ BENCHMARKS: dict[str, ModuleType] = {
     "throughput": throughput,
     "run_log": run_log,
     "observe": observe,
+    "local_llm": local_llm,
 }
+# Run only when named (`make bench-local-llm`): they need an optional extra, and asked for
+# without it they fail rather than skip.
+OPTIONAL = frozenset({"local_llm"})
+DEFAULT = [name for name in BENCHMARKS if name not in OPTIONAL]
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
 
@@ -74,13 +81,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME")
     parser.add_argument("--quick", action="store_true", help="minimal sizes; no RESULTS.md")
     args = parser.parse_args(argv)
-    names = args.names or list(BENCHMARKS)
+    names = args.names or DEFAULT
     rows, timings = run_all(names, args.quick, lambda s: print(s, file=sys.stderr, flush=True))
     text = table(rows)
     print(text)
     if not args.quick:
+        # An optional benchmark run alone keeps its own file: RESULTS.md is the default set.
+        optional = set(names) <= OPTIONAL
+        results = ROOT / "bench" / f"RESULTS-{'-'.join(names)}.md" if optional else RESULTS
         now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        RESULTS.write_text(
+        results.write_text(
             f"# Benchmark results\n\n"
             f"- date: {now}\n- machine: {machine()}\n"
             f"- command: `{' '.join(['.venv/bin/python -m bench', *argv])}`\n"
@@ -88,7 +98,7 @@ def main(argv: list[str]) -> int:
             f"{text}\n\nWhat the figures mean, and what stands in the way of the missed goals:"
             f" bench/README.md.\n"
         )
-        print(f"\nwritten to {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+        print(f"\nwritten to {results.relative_to(ROOT)}", file=sys.stderr)
     return 0  # a missed goal is a finding in the table, not a crash
 
 

@@ -46,6 +46,17 @@ def offline_settings(**overrides: Any) -> Settings:
     return Settings(**(base | overrides))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A local_llm test that skips has failed: whoever asked for the real model must know it
+    did not run (make test-local-llm)."""
+    report = yield
+    if report.skipped and item.get_closest_marker("local_llm") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"local_llm tests must not skip: {report.longrepr}"
+    return report
+
+
 @pytest.fixture(autouse=True)
 def _no_real_web() -> Iterator[None]:
     """No test reaches the real web: names never resolve and only 127.0.0.1 can be dialled.

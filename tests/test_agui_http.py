@@ -248,3 +248,26 @@ async def test_official_client_accepts_a_failing_run() -> None:
     assert run["error"] is None  # verification passed: RUN_ERROR ended the run properly
     assert run["runError"]["code"] == "model_error"
     assert [e["type"] for e in run["events"]][-1] == "RUN_ERROR"
+
+
+async def test_official_client_accepts_a_run_with_unknown_usage() -> None:
+    # llama.cpp's server streams no usage: RUN_FINISHED then carries a TokenUsage entry with
+    # provider and model but no counts, which the official client must still verify.
+    with ScriptedOpenAIServer([Reply([Text("Hello there")], usage=None)]) as srv:
+        settings = offline_settings(
+            provider="openai",
+            api="chat_completions",
+            api_key="sk-test",
+            base_url=srv.base_url,
+            model_max_retries=0,
+            config_path=unguarded_config(),
+        )
+        async with live_server(Engine.from_settings(settings)) as live:
+            report = await run_node_client(live, "hi")
+    [run] = report["runs"]
+    assert run["error"] is None and run["runError"] is None
+    finished = run["events"][-1]
+    assert finished["type"] == "RUN_FINISHED"
+    assert finished["result"]["usage"]["input_tokens"] is None
+    [entry] = finished["usage"]
+    assert entry["provider"] == "openai" and "inputTokens" not in entry

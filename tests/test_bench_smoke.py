@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import pytest
 
-from bench.__main__ import BENCHMARKS, table
+from bench.__main__ import BENCHMARKS, DEFAULT, OPTIONAL, table
 
 
-@pytest.mark.parametrize("name", list(BENCHMARKS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        *DEFAULT,
+        # The optional ones need their extra: `make test-local-llm` runs them (never a skip).
+        *(pytest.param(name, marks=pytest.mark.local_llm) for name in sorted(OPTIONAL)),
+    ],
+)
 def test_benchmark_runs_at_minimal_size(name: str) -> None:
     rows = BENCHMARKS[name].run(quick=True)
     assert rows and all(row.bench and row.metric and row.value for row in rows)

@@ -205,6 +205,28 @@ async def test_model_error_is_shown_as_an_error(browser: Browser) -> None:
             await screenshot(page, "chat-model-error")
 
 
+@pytest.mark.parametrize(("usage", "shown"), [(None, "tokens unknown"), ((12, 4), "12 in + 4 out")])
+async def test_the_run_end_says_tokens_unknown_rather_than_zero(
+    browser: Browser, usage: tuple[int, int] | None, shown: str
+) -> None:
+    # A provider that streams no usage (llama.cpp's server) must not read as 0 tokens.
+    with ScriptedOpenAIServer([Reply([Text("Hello there")], usage=usage)]) as srv:
+        settings = offline_settings(
+            provider="openai",
+            api_key="sk-test",
+            base_url=srv.base_url,
+            api="chat_completions",
+            model_max_retries=0,
+            config_path=unguarded_config(),
+        )
+        async with live_server(Engine.from_settings(settings)) as live:
+            page = await open_chat(browser, page_url(live))
+            await send(page, "hi")
+            done = page.locator(".run-completed")
+            await expect(done).to_contain_text(shown)
+            await expect(done).not_to_contain_text("null")
+
+
 @function_tool
 def explode(reason: str) -> str:
     """Always fails."""

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from structlog.testing import capture_logs
 
 from agents_app.authoring.reload import ConfigReloader, watching
 from agents_app.engine import Engine
 from agents_app.server.app import create_app
 from tests.conftest import LiveServer, is_terminal, live_server, offline_settings, recv_until
+from tests.log_helpers import all_logs
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 POET = """
@@ -86,7 +86,7 @@ async def test_new_agent_reaches_the_next_session_and_a_broken_edit_keeps_servin
     assert switched_to(events)[:1] == ["poet"] and events[-1]["type"] == "run.completed"
 
     before = reloader.attempts
-    with capture_logs() as logs:
+    with all_logs() as logs:
         edit(
             agents_yaml, "handoffs: [joker, researcher, poet]", "handoffs: [joker, researcher, poet"
         )

@@ -11,7 +11,6 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from structlog.testing import capture_logs
 
 from agents_app.engine import Engine
 from agents_app.observe.metrics import Metrics
@@ -26,6 +25,7 @@ from agents_app.protocol.events import (
     Usage,
 )
 from tests.conftest import is_terminal, live_server, offline_settings, ready, recv_until
+from tests.log_helpers import all_logs
 from tests.prometheus_server import PrometheusServer
 from tests.test_gateway import function_env  # noqa: F401 (fixture)
 
@@ -76,7 +76,7 @@ def test_a_runs_figures_go_to_the_metrics_and_one_log_line() -> None:
             duration_ms=5,
         ),
     ]
-    with capture_logs() as logs:
+    with all_logs() as logs:
         for event in events:
             meter.see(event)
     found = samples(metrics.render().decode())
@@ -97,7 +97,7 @@ def test_a_runs_figures_go_to_the_metrics_and_one_log_line() -> None:
 def test_a_failed_run_counts_as_failed_with_no_tokens_and_no_first_delta() -> None:
     metrics = Metrics()
     meter = RunMeter(metrics)
-    with capture_logs() as logs:
+    with all_logs() as logs:
         meter.see(RunStarted(**IDS, agent="triage", input="hi"))
         meter.see(RunFailed(**IDS, code="model_error", message="no", retryable=True))
     found = samples(metrics.render().decode())

@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from agents_app.engine import Engine
-from agents_app.testing import ScriptedOpenAIServer
+from agents_app.testing import Reply, ScriptedOpenAIServer, Text
 from tests.conftest import is_terminal, live_server, offline_settings, ready, recv_until
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.test_gateway import function_env  # noqa: F401 (fixture)
@@ -136,6 +136,20 @@ async def test_model_calls_of_an_openai_compatible_backend(
     usage = events[-1]["usage"]
     assert sum(s.attributes["gen_ai.usage.input_tokens"] for s in chats) == usage["input_tokens"]
     assert sum(s.attributes["gen_ai.usage.output_tokens"] for s in chats) == usage["output_tokens"]
+
+
+@pytest.mark.parametrize("api", ["responses", "chat_completions"])
+async def test_a_model_call_without_usage_has_no_token_attributes(
+    receiver: OtlpReceiver, srv: ScriptedOpenAIServer, api: str
+) -> None:
+    # The SDK records a usage-less request as zeros; 0 tokens on the span would be wrong.
+    srv.enqueue(Reply([Text("Hello there")], usage=None))
+    engine = Engine.from_settings(remote_settings(srv, api=api))
+    events = await traced_run(engine, "hi", {})
+    assert events[-1]["usage"]["input_tokens"] is None
+    [chat] = [s for s in receiver.spans if s.attributes.get("gen_ai.operation.name") == "chat"]
+    assert "gen_ai.usage.input_tokens" not in chat.attributes
+    assert "gen_ai.usage.output_tokens" not in chat.attributes
 
 
 async def test_the_function_takes_the_gateways_traceparent(

@@ -12,6 +12,7 @@ from agents import Model, ModelProvider, OpenAIProvider
 from openai import AsyncOpenAI
 
 from agents_app.models.call_ids import UniqueCallIds
+from agents_app.models.compat import CompatOpenAI
 from agents_app.models.offline import OfflineModelProvider
 from agents_app.settings import Settings
 
@@ -70,7 +71,8 @@ def build_backend(settings: Settings) -> ModelBackend:
         inner = OpenAIProvider(openai_client=client, use_responses=use_responses)
         provider = YandexModelProvider(inner, settings.folder_id)
     else:
-        client = _client(settings, settings.base_url, project=None)
+        # Any OpenAI-compatible server: null content is what llama.cpp's server rejects.
+        client = _client(settings, settings.base_url, project=None, text_content=True)
         provider = OpenAIProvider(openai_client=client, use_responses=use_responses)
     # Remote providers may repeat call ids (AI Studio sends the tool name): see call_ids.
     return ModelBackend(
@@ -78,10 +80,13 @@ def build_backend(settings: Settings) -> ModelBackend:
     )
 
 
-def _client(settings: Settings, base_url: str | None, *, project: str | None) -> AsyncOpenAI:
+def _client(
+    settings: Settings, base_url: str | None, *, project: str | None, text_content: bool = False
+) -> AsyncOpenAI:
     assert settings.api_key is not None
     # Retries are the openai client's own (honouring Retry-After), configured, not hand-rolled.
-    return AsyncOpenAI(
+    return CompatOpenAI(
+        text_content=text_content,
         api_key=settings.api_key.get_secret_value(),
         base_url=base_url,
         project=project,

@@ -59,14 +59,18 @@ class RunMeter:
         m.run_events.inc(self.events)
         if self.first_delta_s is not None:
             m.first_delta_seconds.observe(self.first_delta_s)
-        tokens: dict[str, int] = {}
+        tokens: dict[str, int | None] = {}
         if isinstance(event, RunCompleted):
-            tokens = {
-                "input_tokens": event.usage.input_tokens,
-                "output_tokens": event.usage.output_tokens,
-            }
-            m.tokens.labels(event.agent, "input").inc(event.usage.input_tokens)
-            m.tokens.labels(event.agent, "output").inc(event.usage.output_tokens)
+            usage = event.usage
+            # Unknown (null) is logged as null and left out of the counters: adding 0 would
+            # make a provider that reports nothing look free.
+            tokens = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+            for direction, count in (
+                ("input", usage.input_tokens),
+                ("output", usage.output_tokens),
+            ):
+                if count is not None:
+                    m.tokens.labels(event.agent, direction).inc(count)
         log.info(
             "run.metrics",
             outcome=outcome,

@@ -200,6 +200,18 @@ class SpanBridge(TracingProcessor):
         return None
 
 
+def _reported(usage: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A generation span's usage, or nothing when the provider reported none.
+
+    The SDK records a request that came without usage as all-zero counts; a span attribute
+    of 0 tokens would be a wrong number, an absent one says unknown.
+    """
+    counts = usage or {}
+    if any(counts.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")):
+        return counts
+    return {}
+
+
 def _is_model(data: Any) -> bool:
     return isinstance(data, GenerationSpanData | ResponseSpanData)
 
@@ -215,7 +227,7 @@ def _describe(data: Any, content: bool, ids: Mapping[str, str]) -> tuple[str, di
             agent = ids.get(data.agent_name, data.agent_name)
             return f"turn {data.turn}", {"gen_ai.agent.name": agent, "agents_app.turn": data.turn}
         case GenerationSpanData():
-            counted = data.usage or {}
+            counted = _reported(data.usage)
             return f"chat {data.model or ''}".rstrip(), {
                 "gen_ai.operation.name": "chat",
                 "gen_ai.request.model": data.model,

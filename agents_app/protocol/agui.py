@@ -9,7 +9,8 @@ run.started → RUN_STARTED + STEP_STARTED(agent); agent.switched → STEP_FINIS
 STEP_STARTED(to) + CUSTOM "agent.switched"; message.* / text.delta → TEXT_MESSAGE_*;
 tool.call.started → TOOL_CALL_START/ARGS/END (our arguments are complete when announced);
 tool.call.completed → TOOL_CALL_RESULT (error, duration and truncation in `metadata`);
-run.completed → RUN_FINISHED (usage in `result` and as AG-UI `usage`); run.failed → RUN_ERROR;
+run.completed → RUN_FINISHED (usage in `result` and as AG-UI `usage`, unknown counts absent);
+run.failed → RUN_ERROR;
 run.cancelled → RUN_FINISHED with the `cancelled` outcome; guardrail.tripped → CUSTOM
 "guardrail.tripped" (the run.failed that follows is the RUN_ERROR); message.retracted → CUSTOM
 "message.retracted" (AG-UI cannot take text back; a client drops that messageId), closing the

@@ -70,10 +70,12 @@ def encode_pretty(event: Event) -> str | None:
             return f"  ↳ {result} ({event.duration_ms} ms)\n"
         case RunCompleted():
             u = event.usage
-            return (
-                f"✓ {event.agent} · {u.requests} requests · {u.input_tokens}+{u.output_tokens}"
-                f" tokens · {event.duration_ms} ms\n"
+            tokens = (
+                "tokens unknown"
+                if u.input_tokens is None or u.output_tokens is None
+                else f"{u.input_tokens}+{u.output_tokens} tokens"
             )
+            return f"✓ {event.agent} · {u.requests} requests · {tokens} · {event.duration_ms} ms\n"
         case RunFailed():
             return f"✗ {event.code}: {event.message}\n"
         case RunCancelled():

@@ -51,10 +51,13 @@ class RunEvent(Event):
 
 
 class Usage(BaseModel):
+    """What a run's model requests cost. A token count the provider did not report is null
+    (unknown), never 0: some OpenAI-compatible servers stream no usage at all."""
+
     requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int = 0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
 
 
 class RunStarted(RunEvent):

@@ -26,13 +26,13 @@ from agents_app.protocol.events import (
     RunStarted,
     TerminalEvent,
     TextDelta,
-    Usage,
     now_ms,
 )
 from agents_app.runs.approval import Paused, pending_calls, restore, snapshot
 from agents_app.runs.turn import Turn
 from agents_app.stream.failures import Failure, classify
 from agents_app.stream.translator import Translator
+from agents_app.stream.usage import run_usage
 
 Emit = Callable[[RunEvent], None]
 # Called when the run stops for approval, before its terminal event: keep what resumes it.
@@ -164,7 +164,7 @@ async def _run_turn(
                 **ids,
                 agent=graph.id_of(result.last_agent),
                 final_output="" if result.final_output is None else str(result.final_output),
-                usage=_usage(result),
+                usage=run_usage(result.context_wrapper.usage),
                 duration_ms=_ms_since(started_at),
             )
         except asyncio.CancelledError as exc:
@@ -243,16 +243,6 @@ async def _paused(
         )
     log.info("run.interrupted", pending=[call.call_id for call in pending])
     return RunInterrupted(**ids, pending=[call.call_id for call in pending])
-
-
-def _usage(result: RunResultStreaming) -> Usage:
-    usage = result.context_wrapper.usage
-    return Usage(
-        requests=usage.requests,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        total_tokens=usage.total_tokens,
-    )
 
 
 def _ms_since(started: float) -> int:

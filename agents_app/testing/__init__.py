@@ -4,6 +4,7 @@ from agents_app.testing.scripted_app import RecordedRequest
 from agents_app.testing.scripted_server import ScriptedOpenAIServer
 from agents_app.testing.scripted_steps import (
     BreakStream,
+    EndEarly,
     Fail,
     Malformed,
     Reply,
@@ -16,6 +17,7 @@ from agents_app.testing.wire_validation import WireDriftError
 
 __all__ = [
     "BreakStream",
+    "EndEarly",
     "Fail",
     "Malformed",
     "RecordedRequest",

@@ -17,6 +17,7 @@ from typing import Any
 from agents_app.testing.scripted_steps import (
     Action,
     BreakStream,
+    EndEarly,
     Fail,
     Malformed,
     Reply,
@@ -25,6 +26,7 @@ from agents_app.testing.scripted_steps import (
     as_action,
 )
 from agents_app.testing.wire_chat import chat_chunks, chat_completion_json
+from agents_app.testing.wire_chat_llama import as_llama_cpp
 from agents_app.testing.wire_common import Ids, dumps, sse
 from agents_app.testing.wire_responses import response_events, response_json
 from agents_app.testing.wire_validation import JSONDict
@@ -236,6 +238,8 @@ class ScriptedApp:
             raise _DropConnection
         if isinstance(action, Malformed):
             frames = [*frames[: action.after_events], sse(action.raw)]
+        elif isinstance(action, EndEarly):
+            frames = frames[: action.after_events]
         else:
             frames += trailer
         await self._send_frames(send, frames, reply.delay_s)
@@ -251,6 +255,8 @@ class ScriptedApp:
             return
         if isinstance(action, Malformed):
             document = action.raw.encode()
+        elif isinstance(action, EndEarly):
+            document = b""
         await _start(send, 200, "application/json", {"content-length": str(len(document))})
         if isinstance(action, BreakStream):
             half = document[: len(document) // 2]
@@ -269,6 +275,8 @@ class ScriptedApp:
         options = request.body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         chunks = chat_chunks(reply, model=model, ids=self._ids, include_usage=include_usage)
+        if reply.dialect == "llama.cpp":
+            chunks = as_llama_cpp(chunks)
         return [sse(dumps(chunk)) for chunk in chunks], [sse("[DONE]")]
 
     def _render_json(self, reply: Reply, request: RecordedRequest) -> JSONDict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 
 def split_words(text: str) -> tuple[str, ...]:
@@ -67,14 +67,18 @@ Item: TypeAlias = Text | ToolCall
 
 @dataclass(frozen=True)
 class Reply:
-    """A successful model response. `usage` is (input_tokens, output_tokens)."""
+    """A successful model response. `usage` is (input_tokens, output_tokens); None plays a
+    provider that reports none (no usage chunk even when asked, `usage: null`)."""
 
     items: Sequence[Item]
-    usage: tuple[int, int] = (10, 5)
+    usage: tuple[int, int] | None = (10, 5)
     delay_s: float = 0.0  # pause between streamed events, for latency/coalescing tests
     # Fields the request body must carry with exactly these values (e.g. a saved `prompt`);
     # a request without them gets a 400 and the test fails at `check()`.
     expect: Mapping[str, Any] = field(default_factory=dict)
+    # Whose Chat Completions stream to play: "llama.cpp" is llama-cpp-python's server
+    # (wire_chat_llama); the Responses API has only OpenAI's.
+    dialect: Literal["openai", "llama.cpp"] = "openai"
 
 
 # What BreakStream/Malformed stream before misbehaving, unless a test says otherwise.
@@ -124,7 +128,17 @@ class Malformed:
     reply: Reply = _PARTIAL_REPLY
 
 
-Action: TypeAlias = Reply | Fail | Stall | BreakStream | Malformed
+@dataclass(frozen=True)
+class EndEarly:
+    """Send the first `after_events` events of `reply`, then end the response cleanly: no
+    `[DONE]`, no `response.completed`, no error. llama.cpp's server does this when generation
+    fails after its 200 headers (docs/local-llm.md)."""
+
+    after_events: int = 0
+    reply: Reply = _PARTIAL_REPLY
+
+
+Action: TypeAlias = Reply | Fail | Stall | BreakStream | Malformed | EndEarly
 Step: TypeAlias = Action | Text | ToolCall
 
 

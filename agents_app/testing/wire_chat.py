@@ -18,7 +18,9 @@ from agents_app.testing.wire_validation import (
 )
 
 
-def _usage(reply: Reply) -> JSONDict:
+def _usage(reply: Reply) -> JSONDict | None:
+    if reply.usage is None:
+        return None
     prompt_tokens, completion_tokens = reply.usage
     return {
         "prompt_tokens": prompt_tokens,
@@ -77,7 +79,7 @@ def chat_chunks(reply: Reply, *, model: str, ids: Ids, include_usage: bool) -> l
         for fragment in call.fragments:
             emit_delta({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
     emit_delta({}, "tool_calls" if calls else "stop")
-    if include_usage:
+    if include_usage and reply.usage is not None:
         emit([], usage=_usage(reply))
 
     for chunk in chunks:

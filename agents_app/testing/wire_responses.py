@@ -32,7 +32,9 @@ def _plan(reply: Reply, ids: Ids) -> list[_Planned]:
     return planned
 
 
-def _usage(reply: Reply) -> JSONDict:
+def _usage(reply: Reply) -> JSONDict | None:
+    if reply.usage is None:
+        return None
     input_tokens, output_tokens = reply.usage
     return {
         "input_tokens": input_tokens,
@@ -73,13 +75,15 @@ def _response(
     created_at: int,
     output: list[JSONDict],
     usage: JSONDict | None,
+    *,
+    done: bool = True,
 ) -> JSONDict:
     return {
         "id": response_id,
         "object": "response",
         "created_at": created_at,
         "model": model,
-        "status": "in_progress" if usage is None else "completed",
+        "status": "completed" if done else "in_progress",
         "output": output,
         "parallel_tool_calls": True,
         "tool_choice": "auto",
@@ -98,7 +102,7 @@ def response_events(reply: Reply, *, model: str, ids: Ids) -> list[JSONDict]:
     def emit(event_type: str, **fields: Any) -> None:
         events.append({"type": event_type, "sequence_number": len(events), **fields})
 
-    started = _response(response_id, model, created_at, [], None)
+    started = _response(response_id, model, created_at, [], None, done=False)
     emit("response.created", response=started)
     emit("response.in_progress", response=started)
     for index, plan in enumerate(planned):

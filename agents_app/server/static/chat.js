@@ -458,7 +458,10 @@
     const parts = [
       `done in ${(event.duration_ms / 1000).toFixed(1)} s`,
       `${u.requests} model requests`,
-      `${u.input_tokens} in + ${u.output_tokens} out tokens`,
+      // null: the provider reported no usage. Unknown, not zero.
+      u.input_tokens == null || u.output_tokens == null
+        ? "tokens unknown"
+        : `${u.input_tokens} in + ${u.output_tokens} out tokens`,
     ];
     endRun("completed", parts.join(" · "));
   }
