@@ -4,6 +4,10 @@ Run events arrive numbered from a run's log (`deliver`, which says when they are
 the log can pace itself on its clients); connection events (`session.ready`, `error`,
 `pong`) are put without waiting. Nothing here merges or renumbers: every client of a run
 sees the same seq.
+
+With `batch` (a client that asked for batch frames), everything queued while the previous
+send was in flight goes out together, as JSON arrays within the frame limit: a gateway
+`Send` costs the same ~20 ms for one event or thirty.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
+from agents_app.dispatch.batching import pack
 from agents_app.protocol.encoders import Encoder
-from agents_app.protocol.events import Event, RunEvent, TerminalEvent
+from agents_app.protocol.events import Event, RunEvent, SessionReady, TerminalEvent
 from agents_app.protocol.sink import Sink, SinkClosed
-from agents_app.stream.limits import fit
+from agents_app.stream.limits import EVENT_BYTES, fit
 
 log = structlog.get_logger("agents_app.outbox")
 _Item = tuple[Sequence[Event], asyncio.Future[None] | None]
@@ -30,8 +35,10 @@ class Outbox:
         *,
         on_closed: Callable[[], None] | None = None,
         max_frame_bytes: int | None = None,
+        batch: bool = False,
     ) -> None:
         self._sink = sink
+        self.batch = batch
         self._encode = encoder
         self._on_closed = on_closed
         self._max_frame_bytes = max_frame_bytes
@@ -91,20 +98,55 @@ class Outbox:
     async def _send_loop(self) -> None:
         try:
             while (item := await self._queue.get()) is not None:
-                events, sent = item
+                items, last = ([item], False) if not self.batch else self._with_queued(item)
                 try:
-                    for event in events:
-                        await self._send(event)
+                    if self.batch:
+                        await self._send_batched([e for events, _ in items for e in events])
+                    else:
+                        for event in item[0]:
+                            await self._send(event)
                 except SinkClosed as exc:
                     self._gone(str(exc))
                     return
                 finally:
-                    if sent is not None and not sent.done():
-                        sent.set_result(None)
+                    for _, sent in items:
+                        if sent is not None and not sent.done():
+                            sent.set_result(None)
+                if last:
+                    return
         finally:
             self._settle_queued()
 
+    def _with_queued(self, first: _Item) -> tuple[list[_Item], bool]:
+        """`first` and everything queued behind it; True if the queue's end mark was among it."""
+        items = [first]
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is None:
+                return items, True
+            items.append(item)
+        return items, False
+
     async def _send(self, event: Event) -> None:
+        for frame in self._frames(event):
+            await self._emit(frame)
+
+    async def _send_batched(self, events: list[Event]) -> None:
+        pending: list[str] = []
+        limit = self._max_frame_bytes or EVENT_BYTES
+        for event in events:
+            frames = self._frames(event)
+            if isinstance(event, SessionReady):
+                # Never in an array: it is how a client learns that arrays may follow.
+                for frame in [*pack(pending, limit), *frames]:
+                    await self._emit(frame)
+                pending = []
+            else:
+                pending += frames
+        for frame in pack(pending, limit):
+            await self._emit(frame)
+
+    def _frames(self, event: Event) -> list[str]:
         pieces = [event]
         if self._max_frame_bytes is not None and not isinstance(event, RunEvent):
             pieces = fit(event, self._max_frame_bytes)  # run events were fitted when logged
@@ -113,13 +155,17 @@ class Outbox:
             self.ended[event.run_id] = event.type
             for watcher in self._terminal_watchers:
                 watcher(event.run_id)
+        frames: list[str] = []
         for piece in pieces:
-            frames = self._encode(piece)
-            for frame in [frames] if isinstance(frames, str) else frames or ():
-                await self._sink.send(frame)
-                self.frames_sent += 1
-                for counted in self._frame_watchers:
-                    counted()
+            encoded = self._encode(piece)
+            frames += [encoded] if isinstance(encoded, str) else encoded or ()
+        return frames
+
+    async def _emit(self, frame: str) -> None:
+        await self._sink.send(frame)
+        self.frames_sent += 1
+        for counted in self._frame_watchers:
+            counted()
 
     def _gone(self, why: str) -> None:
         self.closed = True
