@@ -12,6 +12,7 @@ import contextlib
 
 import structlog
 
+from agents_app.cloud.connection_options import batch_for
 from agents_app.cloud.gateway_event import GatewayEvent
 from agents_app.cloud.runtime import FunctionRuntime
 from agents_app.dispatch.dispatcher import Dispatcher, Reply, client_gone
@@ -50,6 +51,7 @@ async def handle_message(
         new_encoder(runtime.settings.output_format),
         on_closed=lambda: runtime.spawn(client_gone(client, runtime.runs, "connection lost")),
         max_frame_bytes=EVENT_BYTES,
+        batch=await batch_for(runtime, client),
     ).start()
     run_timeout = None if deadline_s is None else max(0.0, deadline_s - margin)
     dispatcher = Dispatcher(client, outbox, runtime.runs, timeout_s=run_timeout)

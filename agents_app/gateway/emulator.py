@@ -68,7 +68,7 @@ def create_gateway_app(
         connection_id = _yc_id()
         connected_at = int(time.time() * 1000)
         base = _event_base(websocket, connection_id, connected_at)
-        answer = await invoke(_event(base, "CONNECT"))
+        answer = await invoke(_event(base, "CONNECT", **_connect_query(websocket)))
         if answer.get("statusCode") != 200:
             await websocket.close(code=1008)
             return
@@ -109,7 +109,6 @@ def _event_base(websocket: WebSocket, connection_id: str, connected_at: int) -> 
     headers = dict(websocket.headers)
     return {
         "headers": headers,
-        "queryStringParameters": dict(websocket.query_params),
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "requestContext": {
             "connectionId": connection_id,
@@ -119,6 +118,16 @@ def _event_base(websocket: WebSocket, connection_id: str, connected_at: int) -> 
                 "userAgent": headers.get("user-agent", ""),
             },
         },
+    }
+
+
+def _connect_query(websocket: WebSocket) -> dict[str, Any]:
+    """The connect URL's query string, as the gateway gives it: to CONNECT only (a MESSAGE
+    event carries the connection id, not the request that opened the connection)."""
+    params = websocket.query_params
+    return {
+        "queryStringParameters": dict(params),
+        "multiValueQueryStringParameters": {k: params.getlist(k) for k in params},
     }
 
 
