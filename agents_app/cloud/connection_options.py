@@ -33,10 +33,6 @@ class ConnectionOptions:
     def requested(cls, query: Mapping[str, str]) -> ConnectionOptions:
         return cls(batch=wants_batch(query.get("batch")))
 
-    @property
-    def default(self) -> bool:
-        return self == ConnectionOptions()
-
     def to_record(self) -> str:
         return json.dumps({"batch": self.batch})
 

@@ -70,13 +70,14 @@ def _invoke(parsed: GatewayEvent, context: Any) -> dict[str, Any]:
 
 def _remember_options(event: GatewayEvent) -> None:
     """Keep what the connect URL asked for (`?batch=1`); the messages will not carry it."""
-    from agents_app.cloud.connection_options import ConnectionOptions
+    from agents_app.dispatch.batching import wants_batch
+
+    if not wants_batch(event.query.get("batch")):
+        return  # nothing to keep: a plain CONNECT needs neither the store nor the engine
+    from agents_app.cloud.connection_options import ConnectionOptions, remember
+    from agents_app.cloud.runtime import get_runtime
 
     options = ConnectionOptions.requested(event.query)
-    if options.default:
-        return  # nothing to keep: a plain CONNECT needs neither the store nor the engine
-    from agents_app.cloud.connection_options import remember
-    from agents_app.cloud.runtime import get_runtime
 
     runtime = get_runtime()
     if runtime.unavailable is not None:
