@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents_app.dispatch.batching import pack
@@ -155,20 +156,27 @@ def test_pack_keeps_a_lone_or_oversized_frame_as_it_is() -> None:
 # -- the local WebSocket server ---------------------------------------------------------
 
 
-async def recv_events(ws: Any, stop: Any, wait_s: float = 10) -> tuple[list[dict[str, Any]], int]:
-    """Events up to `stop`, flattened from whatever frames carry them; and the array count."""
-    events: list[dict[str, Any]] = []
-    arrays = 0
+@dataclass
+class Received:
+    events: list[dict[str, Any]] = field(default_factory=list)  # flattened, in order
+    frames: int = 0
+    arrays: int = 0
+
+
+async def recv_events(ws: Any, stop: Any, wait_s: float = 10) -> Received:
+    """Events up to `stop`, flattened from whatever frames carry them."""
+    got = Received()
     async with asyncio.timeout(wait_s):
-        while not events or not stop(events[-1]):
+        while not got.events or not stop(got.events[-1]):
             data = json.loads(await ws.recv())
+            got.frames += 1
             if isinstance(data, list):
                 assert len(data) >= 2  # a lone event is never wrapped
-                arrays += 1
-                events += data
+                got.arrays += 1
+                got.events += data
             else:
-                events.append(data)
-    return events, arrays
+                got.events.append(data)
+    return got
 
 
 async def test_local_websocket_batches_only_when_asked(server: LiveServer) -> None:
@@ -181,9 +189,10 @@ async def test_local_websocket_batches_only_when_asked(server: LiveServer) -> No
     async with server.connect("?batch=1") as ws:
         # A finished run's replay is handed over at once: it arrives as one array.
         await ws.send(json.dumps({"type": "run.join", "run_id": run_id}))
-        joined, arrays = await recv_events(ws, is_terminal)
+        got = await recv_events(ws, is_terminal)
+    joined = got.events
     assert joined[0]["type"] == "session.ready" and "batch" in joined[0]["features"]
-    assert arrays == 1
+    assert got.arrays == 1
     assert joined[1:] == plain[1:]
     assert_whole_run(joined)
 

@@ -14,7 +14,7 @@ from agents_app.gateway.emulator import Handler
 from agents_app.gateway.serve import load_handler, running_gateway
 from agents_app.testing import Reply, ScriptedOpenAIServer, Text
 from tests.conftest import assert_whole_run, is_terminal
-from tests.test_batch_frames import recv_events
+from tests.test_batch_frames import Received, recv_events
 from tests.test_gateway import function_env
 
 __all__ = ["function_env"]  # the fixture, shared with test_gateway
@@ -57,7 +57,7 @@ def connect_to(url: str) -> Any:
     return ws_connect(url, open_timeout=5, max_size=None)
 
 
-async def stream(url: str, *, new_instance: bool) -> tuple[list[dict[str, Any]], int]:
+async def stream(url: str, *, new_instance: bool) -> Received:
     async with connect_to(url) as ws:
         if new_instance:
             # The message lands on an instance that never saw this connection's CONNECT.
@@ -77,17 +77,22 @@ async def test_the_function_remembers_batch_from_connect(
         monkeypatch.setenv("BASE_URL", srv.base_url)
         # 20 ms a Send, as the benchmark's Connection Service: events pile up meanwhile.
         async with running_gateway(load_handler(), port=0, send_delay_s=0.02) as running:
-            plain, plain_arrays = await stream(running.url, new_instance=new_instance)
+            plain = await stream(running.url, new_instance=new_instance)
             plain_sends = sum(running.registry.sends.values())
             running.registry.sends.clear()
-            batched, arrays = await stream(running.url + "?batch=1", new_instance=new_instance)
+            batched = await stream(running.url + "?batch=1", new_instance=new_instance)
             batched_sends = sum(running.registry.sends.values())
     reset_runtime()
-    for events in (plain, batched):
-        assert_whole_run(events)
-        assert "".join(e["delta"] for e in events if e["type"] == "text.delta") == "".join(WORDS)
-    assert plain_arrays == 0 and "batch" not in plain[0]["features"]
-    assert batched[0]["type"] == "session.ready" and "batch" in batched[0]["features"]
-    assert arrays >= 1
+    for got in (plain, batched):
+        assert_whole_run(got.events)
+        text = "".join(e["delta"] for e in got.events if e["type"] == "text.delta")
+        assert text == "".join(WORDS)
+    assert plain.arrays == 0 and "batch" not in plain.events[0]["features"]
+    assert plain_sends == plain.frames  # a v1 client: every frame a Send, as before
+    first = batched.events[0]
+    assert first["type"] == "session.ready" and "batch" in first["features"]
+    assert batched.arrays >= 1
+    assert batched.frames < len(batched.events)  # some messages carried several events
+    # The last frame (with run.completed) came as the invocation's answer, not a Send.
+    assert batched_sends == batched.frames - 1
     assert batched_sends < plain_sends
-    assert batched_sends < len(batched)  # some messages carried several events

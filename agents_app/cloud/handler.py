@@ -62,10 +62,16 @@ def _invoke(parsed: GatewayEvent, context: Any) -> dict[str, Any]:
         runtime.submit(handle_disconnect(runtime, parsed.connection_id)).result(timeout=30)
         return _answer(200)
     deadline_s = _remaining_s(context)
-    status = runtime.submit(
+    answer = runtime.submit(
         handle_message(runtime, parsed, deadline_s=deadline_s, token=token_from_context(context))
     ).result(timeout=None if deadline_s is None else deadline_s + 1)
-    return _answer(status)
+    if answer.frame is None:
+        return _answer(answer.status)
+    # The gateway sends an answer's body to the client as a text message (JSON type).
+    return _answer(answer.status) | {
+        "headers": {"Content-Type": "application/json"},
+        "body": answer.frame,
+    }
 
 
 def _remember_options(event: GatewayEvent) -> None:
