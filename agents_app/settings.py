@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     )
     # Time kept back from the platform's deadline to deliver run.failed{timeout} and drain.
     deadline_margin_s: float = Field(default=3.0, ge=0, validation_alias="AGENTS_DEADLINE_MARGIN")
+    # Cloud Function, clients of batch frames: how long an event that shows no text and ends
+    # nothing may wait for company (a Send saved is ~20 ms; 0: only while a Send is in flight).
+    batch_linger_ms: float = Field(
+        default=50.0, ge=0, le=1000, validation_alias="AGENTS_BATCH_LINGER_MS"
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -206,3 +206,55 @@ async def test_session_ready_without_batch_is_unchanged(engine: Engine) -> None:
     ready = engine.session_ready("c1")
     assert "batch" not in ready.features
     assert engine.session_ready("c1", batch=True).features == [*ready.features, "batch"]
+
+
+# -- lingering (the Cloud Function's batch clients) -------------------------------------
+
+
+class TimedSink:
+    def __init__(self) -> None:
+        self.frames: list[tuple[float, str]] = []
+
+    async def send(self, frame: str) -> None:
+        self.frames.append((asyncio.get_running_loop().time(), frame))
+
+
+async def test_events_without_text_linger_until_text_comes() -> None:
+    run = run_events(deltas=1)  # run.started, message.started, a delta, run.completed
+    sink = TimedSink()
+    outbox = Outbox(sink, encode_json, batch=True, linger_s=0.5).start()
+    loop = asyncio.get_running_loop()
+    outbox.deliver(run[:1])
+    await asyncio.sleep(0.05)
+    outbox.deliver(run[1:2])
+    await asyncio.sleep(0.05)
+    assert sink.frames == []  # nothing in flight, yet they wait for company
+    texted = loop.time()
+    outbox.deliver(run[2:3])  # text never waits, and takes the waiting along
+    await asyncio.sleep(0.01)
+    assert len(sink.frames) == 1 and sink.frames[0][0] - texted < 0.05
+    outbox.deliver(run[3:])
+    await outbox.aclose()
+    assert flatten([frame for _, frame in sink.frames]) == [json.loads(encode_json(e)) for e in run]
+    assert sink.frames[1][1] == encode_json(run[3])  # the terminal went at once, alone
+
+
+async def test_a_lingering_event_goes_out_when_its_time_is_up() -> None:
+    sink = TimedSink()
+    outbox = Outbox(sink, encode_json, batch=True, linger_s=0.1).start()
+    loop = asyncio.get_running_loop()
+    put = loop.time()
+    outbox.deliver(run_events()[:1])
+    await asyncio.sleep(0.3)
+    assert len(sink.frames) == 1 and 0.09 < sink.frames[0][0] - put < 0.25
+    outbox.put(Pong())  # connection events do not wait
+    await asyncio.sleep(0.01)
+    assert len(sink.frames) == 2
+    await outbox.aclose()
+    # Without batch frames nothing lingers, whatever is asked.
+    sink = TimedSink()
+    outbox = Outbox(sink, encode_json, linger_s=0.5).start()
+    outbox.deliver(run_events()[:1])
+    await asyncio.sleep(0.02)
+    assert len(sink.frames) == 1
+    await outbox.aclose()

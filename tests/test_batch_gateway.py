@@ -96,3 +96,25 @@ async def test_the_function_remembers_batch_from_connect(
     # The last frame (with run.completed) came as the invocation's answer, not a Send.
     assert batched_sends == batched.frames - 1
     assert batched_sends < plain_sends
+
+
+async def test_the_function_lets_events_without_text_wait_for_company(
+    function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long enough that nothing on this machine outlasts it: the run's first events all wait
+    # for its first words (the default is 50 ms).
+    monkeypatch.setenv("AGENTS_BATCH_LINGER_MS", "1000")
+    async with (
+        running_gateway(load_handler(), port=0) as running,
+        connect_to(running.url + "?batch=1") as ws,
+    ):
+        await ws.send("Tell me a joke about cats")
+        first = json.loads(await ws.recv())
+        second = json.loads(await ws.recv())
+        rest = await recv_events(ws, is_terminal)
+    reset_runtime()
+    assert first["type"] == "session.ready"
+    assert isinstance(second, list)
+    types = [e["type"] for e in second]
+    assert types[:2] == ["run.started", "agent.switched"] and "text.delta" in types
+    assert_whole_run([first, *second, *rest.events])

@@ -65,6 +65,8 @@ async def handle_message(
         on_closed=lambda: runtime.spawn(client_gone(client, runtime.runs, "connection lost")),
         max_frame_bytes=EVENT_BYTES,
         batch=batch,
+        # Each message is a Send here: events without text may wait a moment for company.
+        linger_s=runtime.settings.batch_linger_ms / 1000,
     ).start()
     if batch:
         # The end of the last run this invocation follows: nothing comes after it but the

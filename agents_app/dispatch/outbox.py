@@ -7,7 +7,10 @@ sees the same seq.
 
 With `batch` (a client that asked for batch frames), everything queued while the previous
 send was in flight goes out together, as JSON arrays within the frame limit: a gateway
-`Send` costs the same ~20 ms for one event or thirty.
+`Send` costs the same ~20 ms for one event or thirty. With `linger_s` too, events that show
+no text and end nothing (run.started, agent.switched, tool calls, message boundaries) wait
+that long for company even when nothing is in flight; text and terminal events never wait,
+and take whatever waits along.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import structlog
 
 from agents_app.dispatch.batching import pack
 from agents_app.protocol.encoders import Encoder
-from agents_app.protocol.events import Event, RunEvent, SessionReady, TerminalEvent
+from agents_app.protocol.events import Event, RunEvent, SessionReady, TerminalEvent, TextDelta
 from agents_app.protocol.sink import Sink, SinkClosed
 from agents_app.stream.limits import EVENT_BYTES, fit
 
@@ -36,9 +39,11 @@ class Outbox:
         on_closed: Callable[[], None] | None = None,
         max_frame_bytes: int | None = None,
         batch: bool = False,
+        linger_s: float = 0.0,
     ) -> None:
         self._sink = sink
         self.batch = batch
+        self._linger_s = linger_s if batch else 0.0
         self._encode = encoder
         self._on_closed = on_closed
         self._max_frame_bytes = max_frame_bytes
@@ -99,6 +104,8 @@ class Outbox:
         try:
             while (item := await self._queue.get()) is not None:
                 items, last = ([item], False) if not self.batch else self._with_queued(item)
+                if self._linger_s:
+                    items, last = await self._with_company(items, last)
                 try:
                     if self.batch:
                         await self._send_batched([e for events, _ in items for e in events])
@@ -126,6 +133,41 @@ class Outbox:
                 return items, True
             items.append(item)
         return items, False
+
+    async def _with_company(self, items: list[_Item], last: bool) -> tuple[list[_Item], bool]:
+        """Wait up to `linger_s` while everything at hand can wait, taking what comes."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self._linger_s
+        while not last and all(_can_wait(e) for events, _ in items for e in events):
+            # Taken on: the run's log may hand over what comes next, for this message.
+            for _, sent in items:
+                if sent is not None and not sent.done():
+                    sent.set_result(None)
+            got, item = await self._get_within(until - loop.time())
+            if not got:
+                break
+            if item is None:
+                return items, True
+            more, last = self._with_queued(item)
+            items += more
+        return items, last
+
+    async def _get_within(self, timeout_s: float) -> tuple[bool, _Item | None]:
+        """(True, the next queued item), or (False, None) after `timeout_s`. Never loses an
+        item: a get that completes as the time runs out still counts."""
+        getter = asyncio.ensure_future(self._queue.get())
+        try:
+            await asyncio.wait({getter}, timeout=max(0.0, timeout_s))
+            if not getter.done():
+                getter.cancel()
+                # A cancelled get leaves its item queued; one that got it first returns it.
+                await asyncio.wait({getter})
+        finally:
+            if not getter.done():
+                getter.cancel()
+        if getter.cancelled():
+            return False, None
+        return True, getter.result()
 
     async def _send(self, event: Event) -> None:
         for frame in self._frames(event):
@@ -179,3 +221,8 @@ class Outbox:
             item = self._queue.get_nowait()
             if item is not None and item[1] is not None and not item[1].done():
                 item[1].set_result(None)
+
+
+def _can_wait(event: Event) -> bool:
+    """Run events the client shows no text for and that end nothing: they may linger."""
+    return isinstance(event, RunEvent) and not isinstance(event, TextDelta | TerminalEvent)
