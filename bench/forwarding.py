@@ -199,6 +199,8 @@ def run(quick: bool = False) -> list[Row]:
             for count in (1, 4):
                 services.script(count=count * repeats * 3, deltas=deltas)
                 measured = _measure(ours, services, count, repeats, deltas)
+                if count == 1:
+                    measured_1 = measured
                 rows += _rows(f"{count} stream{'s' if count > 1 else ''}", measured)
                 if quick and count > 1:
                     continue  # the smoke run spawns the seed's process once
@@ -215,7 +217,29 @@ def run(quick: bool = False) -> list[Row]:
             rows += _joke_rows(ours, services, 1 if quick else repeats)
         finally:
             ours.close()
+    rows[-4:-4] = _instant_rows(deltas, repeats, slow=measured_1)
     return rows
+
+
+def _instant_rows(deltas: int, repeats: int, slow: Measured) -> list[Row]:
+    """The same 1-stream runs through a Connection Service that answers at once: what is
+    left is the function path's own cost (store, log, translator), none of it the Sends'."""
+    with Services(send_delay_s=0.0) as services:
+        ours = Ours(services)
+        try:
+            services.script(count=2 + repeats * 3, deltas=deltas)
+            ours.streams(1)
+            ours.streams(1, batch=True)
+            m = _measure(ours, services, 1, repeats, deltas)
+        finally:
+            ours.close()
+    label = "1 stream, Sends at 0 ms"
+    tail = slow.batch_s / m.batch_s
+    return [
+        Row(NAME, f"{label}: ours / ours, batch", f"{m.ours_s:.3f} s / {m.batch_s:.3f} s"),
+        Row(NAME, f"{label}: ours, batch / no forwarding", f"{m.batch_s / m.floor_s:.2f}x"),
+        Row(NAME, "1 stream: what 20 ms Sends add, batch (20 ms / 0 ms)", f"{tail:.2f}x"),
+    ]
 
 
 @dataclass
