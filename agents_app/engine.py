@@ -124,7 +124,10 @@ def graph_for(config: AgentsConfig, settings: Settings, mcp: McpServers | None =
 
 def load_graph(settings: Settings, mcp: McpServers | None = None) -> Graph:
     """Load ``settings.config_path`` and build its graph; ``ConfigError`` if it is broken."""
-    return graph_for(load_config(settings.config_path, tool_names=tool_names()), settings, mcp)
+    config = load_config(
+        settings.config_path, tool_names=tool_names(), model_api=settings.model_api
+    )
+    return graph_for(config, settings, mcp)
 
 
 @dataclass(eq=False)

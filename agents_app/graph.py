@@ -99,7 +99,9 @@ def build_graph(
             name=spec.name,
             handoff_description=spec.description or None,
             instructions=(
-                prompt_with_handoff_instructions(instructions) if spec.handoffs else instructions
+                prompt_with_handoff_instructions(instructions)
+                if spec.handoffs
+                else instructions or None  # None: a saved prompt's own instructions stand
             ),
             tools=[
                 _for_agent(get_tool(name), spec.approvals.get(name), guardrails, agent_id)
@@ -108,6 +110,7 @@ def build_graph(
             mcp_servers=[servers[name] for name in spec.mcp if name in servers],
             model=model_override or config.model_for(agent_id),
             model_settings=config.model_settings_for(agent_id),
+            prompt=spec.prompt.to_sdk() if spec.prompt else None,  # type: ignore[arg-type]
             input_guardrails=guardrails.agent_input(agent_id),
             output_guardrails=guardrails.agent_output(agent_id),
         )

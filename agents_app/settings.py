@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agents_app.access import normalise_origin
 from agents_app.secrets import secret_values
+
+if TYPE_CHECKING:
+    from agents_app.config.model_api import ModelApi
 
 Provider = Literal["offline", "yandex", "openai"]
 
@@ -196,6 +199,17 @@ class Settings(BaseSettings):
                 f"takes no key); or unset {names} to use the offline demo model"
             )
         return None
+
+    @property
+    def model_api(self) -> ModelApi | None:
+        """The backend and API runs will use, for config checks; None while the credentials
+        are a partial set (nothing runs then)."""
+        # Imported here: the config package pulls in the YAML loader, which CONNECT never needs.
+        from agents_app.config.model_api import ModelApi
+
+        if self.credentials_problem() is not None:
+            return None
+        return ModelApi(self.resolved_provider, self.api)
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or an event: every `SecretStr` setting

@@ -266,17 +266,19 @@ def test_the_graph_shows_which_calls_wait_for_approval(tmp_path: Path) -> None:
     assert "needs approval unless topic is one of cats" in page
 
 
-async def test_two_waiting_calls_decided_differently(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "provider_ids",
+    [("call_a", "call_b"), ("how_many_jokes", "how_many_jokes")],  # the latter: AI Studio's
+    ids=["unique", "tool-name"],
+)
+async def test_two_waiting_calls_decided_differently(
+    tmp_path: Path, provider_ids: tuple[str, str]
+) -> None:
     from agents_app.testing import Reply, ScriptedOpenAIServer, Text, ToolCall
 
     with ScriptedOpenAIServer() as srv:
         srv.enqueue(
-            Reply(
-                [
-                    ToolCall("how_many_jokes", "{}", call_id="call_a"),
-                    ToolCall("how_many_jokes", "{}", call_id="call_b"),
-                ]
-            ),
+            Reply([ToolCall("how_many_jokes", "{}", call_id=each) for each in provider_ids]),
             Reply([Text("One joke it is.")]),
         )
         settings = offline_settings(
@@ -290,23 +292,21 @@ async def test_two_waiting_calls_decided_differently(tmp_path: Path) -> None:
             await ready(ws)
             await ws.send(json.dumps({"type": "user.message", "text": "jokes", "agent": "joker"}))
             paused = await until_paused(ws)
-            assert [e["call_id"] for e in paused if e["type"] == "approval.requested"] == [
-                "call_a",
-                "call_b",
-            ]
-            assert paused[-1]["pending"] == ["call_a", "call_b"]
+            first, second = [e["call_id"] for e in paused if e["type"] == "approval.requested"]
+            assert first != second
+            assert paused[-1]["pending"] == [first, second]
             resumed = await answer(
                 ws,
                 paused[-1]["run_id"],
                 decisions=[
-                    {"call_id": "call_a", "approve": True},
-                    {"call_id": "call_b", "approve": False, "message": "One is enough."},
+                    {"call_id": first, "approve": True},
+                    {"call_id": second, "approve": False, "message": "One is enough."},
                 ],
             )
         sent = json.dumps(srv.requests[-1].body)
     done = {e["call_id"]: e for e in resumed if e["type"] == "tool.call.completed"}
-    assert done["call_a"]["error"] is None and done["call_a"]["output"].isdigit()
-    assert done["call_b"]["error"] == "Rejected: One is enough."
+    assert done[first]["error"] is None and done[first]["output"].isdigit()
+    assert done[second]["error"] == "Rejected: One is enough."
     assert (
         resumed[-1]["type"] == "run.completed" and resumed[-1]["final_output"] == "One joke it is."
     )

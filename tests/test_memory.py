@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from agents_app.engine import Engine
-from agents_app.memory.store import ConversationStore, RunRecord, SeqTaken, open_store
+from agents_app.memory.store import ConversationStore, Lease, RunRecord, SeqTaken, open_store
 from agents_app.protocol.events import RunEvent
 from agents_app.runs.conversation import MEMORY_DOWN
 from agents_app.runs.turn import Turn
@@ -136,10 +137,35 @@ async def test_a_connection_record_lasts_its_ttl(store: ConversationStore) -> No
     assert await store.connection("conn2") == "{}"
 
 
-async def test_last_agent(store: ConversationStore) -> None:
-    assert await store.last_agent("c1") is None
-    await store.set_last_agent("c1", "joker")
-    assert await store.last_agent("c1") == "joker"
+async def test_the_claim_reads_the_last_agent_the_release_wrote(store: ConversationStore) -> None:
+    first = await store.claim("c1", "run_a")
+    assert first is not None and first.last_agent is None
+    assert not await store.release("c1", "run_a", last_agent="joker")  # nothing waits
+    second = await store.claim("c1", "run_b")
+    assert second is not None and second.last_agent == "joker"
+    await store.enqueue("c1", "run_c", "C", cap=None, front=False)
+    assert await store.release("c1", "run_b")  # without an agent: the last one stays; C waits
+    third = await store.claim("c1", "run_c")
+    assert third is not None and third.last_agent == "joker"
+    other = await store.claim("c2", "run_d")
+    assert other is not None and other.last_agent is None  # per conversation
+
+
+async def test_sqlite_counts_the_history_the_way_the_session_reads_it(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/m.db", ttl_s=60, lock_ttl_s=5, default_dir=tmp_path)
+    assert await store.claim("c1", "run_a") == Lease(last_agent=None, history_items=0)  # no table
+    await store.release("c1", "run_a")
+    session = store.session("c1")
+    await session.add_items([{"role": "user", "content": "hi"}, {"role": "user", "content": "?"}])
+    await store.session("c2").add_items([{"role": "user", "content": "elsewhere"}])
+    with sqlite3.connect(tmp_path / "m.db") as db:  # a row the session cannot read
+        db.execute(
+            "INSERT INTO agent_messages (session_id, message_data) VALUES ('c1', 'not json')"
+        )
+    lease = await store.claim("c1", "run_b")
+    assert lease is not None and lease.history_items == len(await session.get_items()) == 2
+    await store.release_session(session)
+    await store.aclose()
 
 
 def remote_engine(srv: ScriptedOpenAIServer, **overrides: Any) -> Engine:

@@ -38,7 +38,10 @@ def _load(path: Path | None) -> AgentsConfig:
     from agents_app.config import check_config
     from tools.registry import tool_names
 
-    report = check_config(path or Settings().config_path, tool_names=tool_names())
+    settings = Settings()
+    report = check_config(
+        path or settings.config_path, tool_names=tool_names(), model_api=settings.model_api
+    )
     if report.config is None:
         _echo_issues(report.issues)
         raise typer.Exit(1)
@@ -63,8 +66,9 @@ def validate(
     from agents_app.config import ConfigError, check_config
     from tools.registry import tool_names
 
-    target = path or Settings().config_path
-    report = check_config(target, tool_names=tool_names())
+    settings = Settings()
+    target = path or settings.config_path
+    report = check_config(target, tool_names=tool_names(), model_api=settings.model_api)
     issues = list(report.issues)
     examples_path = examples or default_path(target)
     checked_examples = 0
@@ -184,8 +188,9 @@ def list_tools(
     for name in sorted(TOOLS):
         summary = (TOOLS[name].description or "").strip().splitlines()
         typer.echo(f"{name:<{width}}  {summary[0] if summary else ''}")
-    target = path or Settings().config_path
-    report = check_config(target, tool_names=tool_names())
+    settings = Settings()
+    target = path or settings.config_path
+    report = check_config(target, tool_names=tool_names(), model_api=settings.model_api)
     if report.config is None:
         _echo_issues(report.errors)
         raise typer.Exit(1)

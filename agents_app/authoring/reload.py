@@ -37,7 +37,9 @@ class ConfigReloader:
     def reload(self) -> bool:
         """Load the config again; swap it in if it is valid and changed. True if swapped."""
         self.attempts += 1
-        report = check_config(self.config_path, tool_names=tool_names())
+        report = check_config(
+            self.config_path, tool_names=tool_names(), model_api=self.engine.settings.model_api
+        )
         if report.warnings:
             log.warning("config.reload_warnings", warnings=[str(w) for w in report.warnings])
         if report.config is None:

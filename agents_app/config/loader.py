@@ -20,6 +20,7 @@ from .checks import graph_warnings
 from .errors import ConfigError, ConfigIssue, ConfigReport, did_you_mean, known_list
 from .mcp_checks import mcp_issues
 from .messages import bad_id_message, syntax_issue
+from .model_api import ModelApi, model_api_issues
 from .placeholders import BraceError, Placeholder, scan, substitute
 from .positions import (
     START,
@@ -45,22 +46,31 @@ _AGENT_ID = re.compile(AGENT_ID_PATTERN)
 
 
 def load_config(
-    path: str | Path, *, tool_names: Collection[str], environ: Mapping[str, str] | None = None
+    path: str | Path,
+    *,
+    tool_names: Collection[str],
+    environ: Mapping[str, str] | None = None,
+    model_api: ModelApi | None = None,
 ) -> AgentsConfig:
     """Load and check an agents config; raise ``ConfigError`` listing every problem.
 
     ``environ`` (default ``os.environ``) is only consulted to warn about ``${NAME}``
-    references to variables that are not set.
+    references to variables that are not set. ``model_api``, when known, adds what that
+    provider and API refuse (see ``model_api``).
     """
     source = Path(path)
-    return _Loader(source, frozenset(tool_names), environ).load()
+    return _Loader(source, frozenset(tool_names), environ, model_api).load()
 
 
 def check_config(
-    path: str | Path, *, tool_names: Collection[str], environ: Mapping[str, str] | None = None
+    path: str | Path,
+    *,
+    tool_names: Collection[str],
+    environ: Mapping[str, str] | None = None,
+    model_api: ModelApi | None = None,
 ) -> ConfigReport:
     """Errors and warnings for an agents config; never raises for problems in it."""
-    loader = _Loader(Path(path), frozenset(tool_names), environ)
+    loader = _Loader(Path(path), frozenset(tool_names), environ, model_api)
     try:
         config = loader.load()
     except ConfigError as err:
@@ -70,9 +80,14 @@ def check_config(
 
 class _Loader:
     def __init__(
-        self, source: Path, tool_names: frozenset[str], environ: Mapping[str, str] | None = None
+        self,
+        source: Path,
+        tool_names: frozenset[str],
+        environ: Mapping[str, str] | None = None,
+        model_api: ModelApi | None = None,
     ) -> None:
         self.source = source
+        self.model_api = model_api
         self.file = str(source)
         self.tool_names = tool_names
         self.environ = os.environ if environ is None else environ
@@ -112,6 +127,7 @@ class _Loader:
         )
         self.issues.extend(errors)
         instructions = self._check_agents(agents, vars_, guards, servers)
+        self.issues.extend(model_api_issues(plain, self.locator, self.file, self.model_api))
         # Which vars are used is only known once every prompt (agents', judges') was read.
         all_read = judges_read and len(instructions) == sum(isinstance(k, str) for k in agents)
         used = self.used_vars if all_read else None
@@ -286,6 +302,9 @@ class _Loader:
             if isinstance(handoffs, list) and agent_id in handoffs:
                 at = (*loc, "handoffs", handoffs.index(agent_id))
                 self._add(self.locator.value(at), at, "an agent cannot hand off to itself")
+            if "prompt" in spec and not {"instructions", "instructions_file"} & spec.keys():
+                instructions[agent_id] = ""  # the saved prompt holds them
+                continue
             text = self._instructions(loc, spec, vars_)
             if text is not None:
                 instructions[agent_id] = text

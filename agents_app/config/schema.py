@@ -68,6 +68,22 @@ class ModelSettingsSpec(_Strict):
         return ModelSettings(**self.model_dump(exclude_none=True))
 
 
+class PromptSpec(_Strict):
+    """A prompt saved in Yandex AI Studio (or OpenAI), used by id: Responses API only."""
+
+    id: str = Field(min_length=1, description="The saved prompt's id.")
+    version: str | None = Field(
+        default=None, min_length=1, description="A version of it; unset means the current one."
+    )
+    variables: dict[str, VarValue] = Field(
+        default={}, description="Values for the saved prompt's variables, by name."
+    )
+
+    def to_sdk(self) -> dict[str, Any]:
+        """The openai-agents ``Agent.prompt`` value (the Responses API's ``prompt``)."""
+        return self.model_dump(exclude_none=True, exclude_defaults=True) | {"id": self.id}
+
+
 class DefaultsSpec(_Strict):
     """Applied to every agent unless the agent overrides it."""
 
@@ -339,6 +355,11 @@ class AgentSpec(_Strict):
     model: str | None = Field(
         default=None, min_length=1, description="Overrides defaults.model for this agent."
     )
+    prompt: PromptSpec | None = Field(
+        default=None,
+        description="A prompt saved in AI Studio, used by id (Responses API only). With it, "
+        "instructions may be left out: the saved prompt holds them.",
+    )
     model_settings: ModelSettingsSpec | None = Field(
         default=None, description="Merged over defaults.model_settings, key by key."
     )
@@ -420,7 +441,7 @@ class AgentsConfig(AgentsFile):
                 for server in spec.mcp
                 if server not in self.mcp_servers
             )
-            if spec.instructions is None:
+            if spec.instructions is None and spec.prompt is None:
                 problems.append(f"agent {agent_id!r} has no resolved instructions")
             problems.extend(
                 f"agent {agent_id!r} uses undefined guardrail {name!r}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -133,6 +133,7 @@ class Guardrails:
 
     by_name: Mapping[str, Guardrail]
     config: AgentsConfig
+    _buffers_output: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, config: AgentsConfig, *, model_override: str | None = None) -> Guardrails:
@@ -187,11 +188,15 @@ class Guardrails:
 
     def buffers_output(self, agent_id: str) -> bool:
         """Whether `agent_id`'s final answer is held until its output guardrails pass."""
-        names = (
-            *self.config.run_guardrails.output,
-            *self.config.agent(agent_id).guardrails.output,
-        )
-        return any(self._mode(n) == "buffer" for n in names)
+        # Asked for every streamed word; the config of a graph never changes.
+        known = self._buffers_output.get(agent_id)
+        if known is None:
+            names = (
+                *self.config.run_guardrails.output,
+                *self.config.agent(agent_id).guardrails.output,
+            )
+            known = self._buffers_output[agent_id] = any(self._mode(n) == "buffer" for n in names)
+        return known
 
     def _mode(self, name: str) -> str:
         return self.by_name[name].spec.mode

@@ -45,6 +45,8 @@ class TurnGuard:
         parallel input trip; cutting it here saves the tokens and the wait.
         """
         out = self._gate.passing(events)
+        if not self._awaited and not result.input_guardrail_results:
+            return out  # the common case, on every streamed word: nothing to watch for
         passed: set[str] = set()
         for verdict in result.input_guardrail_results:
             if verdict.output.tripwire_triggered:
@@ -72,10 +74,9 @@ class TurnGuard:
         broken = unavailable_in(exc)
         if broken is not None:
             # Fail closed, and say so: a client can tell "blocked" (a trip, not retryable)
-            # from "the check is down" (no trip, retryable).
+            # from "the check is down" (no trip, retryable; clients say "try again" from it).
             message = (
-                f"The {broken.guardrail!r} safety check could not run, so this request was "
-                "stopped. Please try again."
+                f"The {broken.guardrail!r} safety check could not run, so this request was stopped."
             )
             return self._gate.withdraw(broken.stage), Failure("guardrail", message, True)
         return None

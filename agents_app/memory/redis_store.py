@@ -18,6 +18,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from agents_app.memory.store import (
     CANCELLED,
+    Lease,
     LoggedEvent,
     RunRecord,
     SeqTaken,
@@ -33,25 +34,38 @@ LOG_MAXLEN = 50_000
 # Below the client's 2 s socket timeout, or a blocking read would look like a dead server.
 MAX_BLOCK_MS = 1000
 # Delete the lock only if this run still holds it (a late release must not free a new run).
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 _REFRESH = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
     "return redis.call('pexpire', KEYS[1], ARGV[2]) end"
 )
 
 
-# Claim the lock only if no message waits, or if this run is the first that does (KEYS: lock,
-# queue list, queue records, the run's queued marker; ARGV: run id, lock ms).
+# Claim the lock only if no message waits, or if this run is the first that does; then clear
+# the cancel flag, note the conversation's last run, and answer its last agent (KEYS: lock,
+# queue list, queue records, the run's queued marker, cancel flag, last run, last agent;
+# ARGV: run id, lock ms, history ttl s). Answers false when not claimed, else {agent or ''}.
 _CLAIM = """
 local head = redis.call('lindex', KEYS[2], 0)
-if head and head ~= ARGV[1] then return 0 end
-if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+if head and head ~= ARGV[1] then return false end
+if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 if head then
   redis.call('lpop', KEYS[2])
   redis.call('hdel', KEYS[3], ARGV[1])
   redis.call('del', KEYS[4])
 end
-return 1
+redis.call('del', KEYS[5])
+redis.call('set', KEYS[6], ARGV[1], 'EX', ARGV[3])
+return {redis.call('get', KEYS[7]) or ''}
+"""
+# Release the lock if this run holds it, remember its last agent (ARGV[2], '' for none), and
+# answer how many messages wait (KEYS: lock, last agent, queue list; ARGV: run id, agent,
+# history ttl s).
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('del', KEYS[1])
+  if ARGV[2] ~= '' then redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3]) end
+end
+return redis.call('llen', KEYS[3])
 """
 # KEYS: queue list, queue records, the run's queued marker; ARGV: run id, record, cap (0:
 # none), front (1/0), ttl ms, conversation id. Answers the position, or 0 when full.
@@ -122,23 +136,39 @@ class RedisStore:
             self._key("queued-run", run_id),
         ]
 
-    async def claim(self, conversation_id: str, run_id: str) -> bool:
-        keys = [self._key("lock", conversation_id), *self._queue_keys(conversation_id, run_id)]
+    async def claim(self, conversation_id: str, run_id: str) -> Lease | None:
+        keys = [
+            self._key("lock", conversation_id),
+            *self._queue_keys(conversation_id, run_id),
+            self._key("cancel", conversation_id),
+            self._key("last-run", conversation_id),
+            self._key("agent", conversation_id),
+        ]
         claimed = await self._call(
-            lambda: self._client.eval(_CLAIM, len(keys), *keys, run_id, self._lock_ms)
+            lambda: self._client.eval(_CLAIM, len(keys), *keys, run_id, self._lock_ms, self._ttl_s)
         )
-        if claimed:
-            await self._call(lambda: self._client.delete(self._key("cancel", conversation_id)))
-            last = self._key("last-run", conversation_id)
-            await self._call(lambda: self._client.set(last, run_id, ex=self._ttl_s))
-        return bool(claimed)
+        if not claimed:
+            return None
+        return Lease(last_agent=_text(claimed[0]) or None)
 
     async def refresh(self, conversation_id: str, run_id: str) -> None:
         key = self._key("lock", conversation_id)
         await self._call(lambda: self._eval(_REFRESH, key, run_id, self._lock_ms))
 
-    async def release(self, conversation_id: str, run_id: str) -> None:
-        await self._call(lambda: self._eval(_RELEASE, self._key("lock", conversation_id), run_id))
+    async def release(
+        self, conversation_id: str, run_id: str, *, last_agent: str | None = None
+    ) -> bool:
+        keys = [
+            self._key("lock", conversation_id),
+            self._key("agent", conversation_id),
+            self._key("queue", conversation_id),
+        ]
+        waiting = await self._call(
+            lambda: self._client.eval(
+                _RELEASE, len(keys), *keys, run_id, last_agent or "", self._ttl_s
+            )
+        )
+        return bool(waiting)
 
     async def request_cancel(self, conversation_id: str, reason: str = CANCELLED) -> bool:
         holder = await self._call(lambda: self._client.get(self._key("lock", conversation_id)))
@@ -151,14 +181,6 @@ class RedisStore:
     async def cancel_requested(self, conversation_id: str, run_id: str) -> str | None:
         value = await self._call(lambda: self._client.get(self._key("cancel", conversation_id)))
         return flagged_reason(None if value is None else _text(value), run_id)
-
-    async def last_agent(self, conversation_id: str) -> str | None:
-        value = await self._call(lambda: self._client.get(self._key("agent", conversation_id)))
-        return None if value is None else _text(value)
-
-    async def set_last_agent(self, conversation_id: str, agent_id: str) -> None:
-        key = self._key("agent", conversation_id)
-        await self._call(lambda: self._client.set(key, agent_id, ex=self._ttl_s))
 
     async def append_events(
         self, run_id: str, conversation_id: str, events: list[LoggedEvent]

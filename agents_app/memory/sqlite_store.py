@@ -19,6 +19,7 @@ from agents import Session, SQLiteSession
 
 from agents_app.memory.store import (
     CANCELLED,
+    Lease,
     LoggedEvent,
     RunRecord,
     SeqTaken,
@@ -29,6 +30,8 @@ from agents_app.memory.store import (
 T = TypeVar("T")
 POLL_S = 0.05  # how often a reader waiting for new log rows looks again
 PURGE_EVERY_S = 60.0
+# The SDK session's table of history items (its default name, said here: `claim` counts them).
+HISTORY_TABLE = "agent_messages"
 _LOG_SHAPE = 1  # PRAGMA user_version: the shape of run_log / logged_runs this code writes
 
 _SCHEMA = """
@@ -118,32 +121,32 @@ class SQLiteStore:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     def session(self, conversation_id: str) -> Session:
-        return SQLiteSession(conversation_id, db_path=self.path)
+        return SQLiteSession(conversation_id, db_path=self.path, messages_table=HISTORY_TABLE)
 
     async def release_session(self, session: Session) -> None:
         if isinstance(session, SQLiteSession):
             session.close()
 
-    async def claim(self, conversation_id: str, run_id: str) -> bool:
-        def work(db: sqlite3.Connection) -> bool:
+    async def claim(self, conversation_id: str, run_id: str) -> Lease | None:
+        def work(db: sqlite3.Connection) -> Lease | None:
             now = time.time()
             with db:  # the queue's head and the lock change together, or not at all
                 db.execute("BEGIN IMMEDIATE")
                 head = _head(db, conversation_id, now)
                 if head is not None and head != run_id:
-                    return False
-                cursor = db.execute(
+                    return None
+                row = db.execute(
                     "INSERT INTO conversation_state (conversation_id, run_id, lock_expires)"
                     " VALUES (?, ?, ?) ON CONFLICT(conversation_id) DO UPDATE SET"
                     " run_id = excluded.run_id, lock_expires = excluded.lock_expires,"
-                    " cancel_run_id = NULL WHERE lock_expires < ?",
+                    " cancel_run_id = NULL WHERE lock_expires < ? RETURNING last_agent",
                     (conversation_id, run_id, now + self._lock_ttl_s, now),
-                )
-                if cursor.rowcount != 1:
-                    return False
+                ).fetchone()
+                if row is None:
+                    return None
                 if head is not None:
                     db.execute("DELETE FROM run_queue WHERE run_id = ?", (run_id,))
-                return True
+            return Lease(last_agent=row[0], history_items=_history_items(db, conversation_id))
 
         return await self._run(work)
 
@@ -156,14 +159,18 @@ class SQLiteStore:
             )
         )
 
-    async def release(self, conversation_id: str, run_id: str) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "UPDATE conversation_state SET lock_expires = 0, cancel_run_id = NULL"
-                " WHERE conversation_id = ? AND run_id = ?",
-                (conversation_id, run_id),
+    async def release(
+        self, conversation_id: str, run_id: str, *, last_agent: str | None = None
+    ) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            db.execute(
+                "UPDATE conversation_state SET lock_expires = 0, cancel_run_id = NULL,"
+                " last_agent = coalesce(?, last_agent) WHERE conversation_id = ? AND run_id = ?",
+                (last_agent, conversation_id, run_id),
             )
-        )
+            return _head(db, conversation_id, time.time()) is not None
+
+        return await self._run(work)
 
     async def request_cancel(self, conversation_id: str, reason: str = CANCELLED) -> bool:
         def work(db: sqlite3.Connection) -> bool:
@@ -185,24 +192,6 @@ class SQLiteStore:
             ).fetchone()
         )
         return None if row is None else flagged_reason(row[0], run_id)
-
-    async def last_agent(self, conversation_id: str) -> str | None:
-        row = await self._run(
-            lambda db: db.execute(
-                "SELECT last_agent FROM conversation_state WHERE conversation_id = ?",
-                (conversation_id,),
-            ).fetchone()
-        )
-        return None if row is None else row[0]
-
-    async def set_last_agent(self, conversation_id: str, agent_id: str) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "INSERT INTO conversation_state (conversation_id, last_agent) VALUES (?, ?)"
-                " ON CONFLICT(conversation_id) DO UPDATE SET last_agent = excluded.last_agent",
-                (conversation_id, agent_id),
-            )
-        )
 
     async def append_events(
         self, run_id: str, conversation_id: str, events: list[LoggedEvent]
@@ -407,6 +396,22 @@ def _purge(db: sqlite3.Connection, now: float) -> None:
         )
         db.execute("DELETE FROM logged_runs WHERE expires < ?", (now,))
         db.execute("DELETE FROM connections WHERE expires < ?", (now,))
+
+
+def _history_items(db: sqlite3.Connection, conversation_id: str) -> int:
+    """Items the SDK's session would read for this conversation (it skips rows that are not
+    JSON), counted without reading them."""
+    try:
+        row = db.execute(
+            f"SELECT count(*) FROM {HISTORY_TABLE}"
+            " WHERE session_id = ? AND json_valid(message_data)",
+            (conversation_id,),
+        ).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return 0  # no session has written here yet
+        raise
+    return int(row[0])
 
 
 def _head(db: sqlite3.Connection, conversation_id: str, now: float) -> str | None:

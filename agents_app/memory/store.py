@@ -48,33 +48,44 @@ class RunRecord:
     queued: bool = False  # a message still waiting for its conversation (not yet logged)
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A conversation's run lock, as `claim` took it, with what it read on the way (one trip
+    to the store per run start instead of three)."""
+
+    last_agent: str | None = None  # the agent that answered the conversation's last run
+    # Items in the conversation's history now, if the store counts them cheaply (SQLite);
+    # None: ask the session (a rollback needs to know where this turn's items begin).
+    history_items: int | None = None
+
+
 class ConversationStore(Protocol):
     def session(self, conversation_id: str) -> Session:
         """The SDK session holding this conversation's history."""
 
     async def release_session(self, session: Session) -> None: ...
 
-    async def claim(self, conversation_id: str, run_id: str) -> bool:
+    async def claim(self, conversation_id: str, run_id: str) -> Lease | None:
         """Take the conversation's run lock (with a TTL), and take `run_id` off its queue.
 
-        False if another run holds the lock, or if messages wait and `run_id` is not the
+        None if another run holds the lock, or if messages wait and `run_id` is not the
         first of them: a queued message is never overtaken.
         """
 
     async def refresh(self, conversation_id: str, run_id: str) -> None:
         """Extend the lock while the run is alive."""
 
-    async def release(self, conversation_id: str, run_id: str) -> None: ...
+    async def release(
+        self, conversation_id: str, run_id: str, *, last_agent: str | None = None
+    ) -> bool:
+        """Give the lock back (remembering `last_agent` when given); whether messages wait
+        in the conversation (True when the store cannot tell cheaply)."""
 
     async def request_cancel(self, conversation_id: str, reason: str = CANCELLED) -> bool:
         """Flag the running run for cancellation; False if no run holds the lock."""
 
     async def cancel_requested(self, conversation_id: str, run_id: str) -> str | None:
         """The reason this run was asked to stop, or None."""
-
-    async def last_agent(self, conversation_id: str) -> str | None: ...
-
-    async def set_last_agent(self, conversation_id: str, agent_id: str) -> None: ...
 
     # The run log: every event a run emits, by seq, kept `log_ttl_s` after the last one.
 

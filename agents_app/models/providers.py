@@ -11,9 +11,14 @@ from dataclasses import dataclass
 from agents import Model, ModelProvider, OpenAIProvider
 from openai import AsyncOpenAI
 
+from agents_app.models.call_ids import UniqueCallIds
 from agents_app.models.offline import OfflineModelProvider
 from agents_app.settings import Settings
 
+# AI Studio's documentation (2026) puts every OpenAI-compatible API on one host.
+YANDEX_URL = "https://ai.api.cloud.yandex.net/v1"
+# Older hosts that still answer: the Responses guides' and the Chat Completions one, which the
+# tutorial's deploy command sets as BASE_URL while its code calls the Responses API.
 YANDEX_RESPONSES_URL = "https://rest-assistant.api.cloud.yandex.net/v1"
 YANDEX_CHAT_URL = "https://llm.api.cloud.yandex.net/v1"
 
@@ -56,19 +61,21 @@ def build_backend(settings: Settings) -> ModelBackend:
     provider: ModelProvider
     if kind == "yandex":
         assert settings.folder_id is not None
-        default_url = YANDEX_RESPONSES_URL if use_responses else YANDEX_CHAT_URL
-        base_url = settings.base_url or default_url
+        base_url = settings.base_url or YANDEX_URL
         if use_responses and base_url.rstrip("/") == YANDEX_CHAT_URL:
-            # The tutorial's deploy command sets BASE_URL to the Chat Completions host while
-            # its code calls the Responses API on its own host; keep those commands working.
-            base_url = YANDEX_RESPONSES_URL
+            # The tutorial's BASE_URL names the Chat Completions host while its code calls the
+            # Responses API: send those calls where the Responses API is documented to be.
+            base_url = YANDEX_URL
         client = _client(settings, base_url, project=settings.folder_id)
         inner = OpenAIProvider(openai_client=client, use_responses=use_responses)
         provider = YandexModelProvider(inner, settings.folder_id)
     else:
         client = _client(settings, settings.base_url, project=None)
         provider = OpenAIProvider(openai_client=client, use_responses=use_responses)
-    return ModelBackend(provider, kind, settings.api, include_usage=not use_responses)
+    # Remote providers may repeat call ids (AI Studio sends the tool name): see call_ids.
+    return ModelBackend(
+        UniqueCallIds(provider), kind, settings.api, include_usage=not use_responses
+    )
 
 
 def _client(settings: Settings, base_url: str | None, *, project: str | None) -> AsyncOpenAI:

@@ -18,7 +18,7 @@ from agents import Session
 
 from agents_app.engine import Engine
 from agents_app.graph import Graph
-from agents_app.memory.store import ConversationStore, StoreUnavailable
+from agents_app.memory.store import ConversationStore, Lease, StoreUnavailable
 from agents_app.protocol.events import (
     RunCancelled,
     RunCompleted,
@@ -40,16 +40,26 @@ SUPERSEDED, ROLLED_BACK = "superseded", "rolled_back"
 MEMORY_DOWN = STORE_FAILURE.message
 
 
+@dataclasses.dataclass
+class RunEnd:
+    """What the release at a run's end found: whether messages wait in its conversation
+    (True until a release said otherwise, so nothing waiting is ever left unstarted)."""
+
+    messages_wait: bool = True
+
+
 async def run_in_conversation(
     turn: Turn,
     *,
+    lease: Lease,
     engine: Engine,
     store: ConversationStore,
     emit: Emit,
     graph: Graph,
     timeout_s: float | None = None,
+    ended: RunEnd | None = None,
 ) -> TerminalEvent:
-    """Run `turn`, whose conversation lock the caller holds; release it at the end."""
+    """Run `turn`, whose conversation lock the caller holds (`lease`); release it at the end."""
     cid, run_id = turn.conversation_id, turn.run_id
     # The terminal event waits until the lock is released: a client may send its next
     # message the moment it sees it, and must not find its own conversation busy.
@@ -60,13 +70,16 @@ async def run_in_conversation(
 
     session = None
     history_before: int | None = None
+    last_agent: str | None = None
     try:
-        agent = turn.agent or await _resume_agent(graph, store, cid)
+        agent = turn.agent or _resume_agent(graph, lease)
         # A client that holds the thread (AG-UI) sends it whole: no server-side history.
         session = None if turn.client_holds_history else store.session(cid)
         if session is not None:
             # Where this turn's items begin: a rollback takes the conversation back to here.
-            history_before = len(await session.get_items())
+            history_before = lease.history_items
+            if history_before is None:
+                history_before = len(await session.get_items())
         watcher = asyncio.create_task(_watch(store, cid, run_id, asyncio.current_task()))
         try:
             terminal = await run_turn(
@@ -81,15 +94,16 @@ async def run_in_conversation(
         finally:
             watcher.cancel()
         if isinstance(terminal, RunCompleted) and session is not None:
-            with _logged(StoreUnavailable, "memory.last_agent_not_saved"):
-                await store.set_last_agent(cid, terminal.agent)
+            last_agent = terminal.agent  # remembered by the release, in the same trip
         return terminal
     finally:
         if session is not None and history_before is not None and _rolled_back(held):
             with _logged(StoreUnavailable, "memory.rollback_failed"):
                 await _forget_since(session, history_before)
         with _logged(StoreUnavailable, "memory.release_failed"):
-            await store.release(cid, run_id)
+            waiting = await store.release(cid, run_id, last_agent=last_agent)
+            if ended is not None:
+                ended.messages_wait = waiting
         if session is not None:
             await store.release_session(session)
         for event in held:
@@ -113,14 +127,10 @@ async def _forget_since(session: Session, count: int) -> None:
     log.info("memory.rolled_back", items=max(0, extra))
 
 
-async def _resume_agent(graph: Graph, store: ConversationStore, cid: str) -> str | None:
+def _resume_agent(graph: Graph, lease: Lease) -> str | None:
     if graph.resume != "last_agent":
         return None
-    try:
-        last = await store.last_agent(cid)
-    except StoreUnavailable:
-        return None  # start over at the start agent rather than fail the turn
-    return last if last in graph.agents else None
+    return lease.last_agent if lease.last_agent in graph.agents else None
 
 
 async def _watch(

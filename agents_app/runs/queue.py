@@ -12,8 +12,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import structlog
+
+from agents_app.memory.store import ConversationStore, StoreUnavailable
+from agents_app.protocol.encoders import scrub_event
 from agents_app.protocol.events import RunCancelled, RunIds, RunStarted
 from agents_app.runs.turn import Turn
+
+log = structlog.get_logger("agents_app.runs")
 
 # How often a client waiting for its message looks at the queue (a run ending in this
 # process wakes it at once), and how long a message may be neither queued nor logged
@@ -61,3 +67,26 @@ def cancelled_while_waiting(turn: Turn, agent: str, reason: str) -> list[RunStar
         RunStarted(**ids, seq=1, agent=turn.agent or agent, input=turn.text),
         RunCancelled(**ids, seq=2, reason=reason),
     ]
+
+
+async def take_off_queue(
+    store: ConversationStore, run_id: str, start_agent: str, reason: str
+) -> bool:
+    """Take a waiting message off its queue; its log gets a whole, cancelled run. False if
+    it waits nowhere (started, taken off already, or unknown)."""
+    try:
+        cid = await store.queued_in(run_id)
+        if cid is None:
+            return False
+        record = dict(await store.queue(cid)).get(run_id)
+        if record is None or not await store.dequeue(cid, run_id):
+            return False
+        turn = from_record(record)
+        events = cancelled_while_waiting(turn, start_agent, reason)
+        rows = [(event.seq, scrub_event(event).model_dump_json()) for event in events]
+        await store.append_events(run_id, cid, rows)
+    except (StoreUnavailable, ValueError) as exc:
+        log.warning("queue.cancel_failed", run_id=run_id, error=str(exc))
+        return False
+    log.info("queue.cancelled", run_id=run_id, conversation_id=cid, reason=reason)
+    return True

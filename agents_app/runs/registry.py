@@ -19,18 +19,17 @@ import structlog
 
 from agents_app.engine import Engine
 from agents_app.graph import Graph
-from agents_app.memory.store import RunRecord, StoreUnavailable
+from agents_app.memory.store import Lease, RunRecord, StoreUnavailable
 from agents_app.observe.run_meter import RunMeter
-from agents_app.protocol.encoders import scrub_event
 from agents_app.protocol.events import RunCancelled, RunIds, RunStarted, TerminalEvent
-from agents_app.runs.conversation import memory_down, run_in_conversation
+from agents_app.runs.conversation import RunEnd, memory_down, run_in_conversation
 from agents_app.runs.follow import follow_logged
 from agents_app.runs.log import RunLog, Subscriber
 from agents_app.runs.queue import (
     LOST_AFTER_S,
     QUEUE_POLL_S,
-    cancelled_while_waiting,
     from_record,
+    take_off_queue,
     to_record,
 )
 from agents_app.runs.turn import Turn
@@ -92,23 +91,25 @@ class Runs:
         meter = RunMeter(self.engine.metrics)
         run = Run(turn, RunLog(turn.run_id, turn.conversation_id, store, watch=meter.see))
         try:
-            claimed = await store.claim(turn.conversation_id, turn.run_id)
+            lease = await store.claim(turn.conversation_id, turn.run_id)
         except StoreUnavailable as exc:
             if queued:
                 raise  # it waits on in the queue, for the next try
             run.task = asyncio.create_task(self._unavailable(run, graph, exc))
         else:
-            if not claimed:
+            if lease is None:
                 return None
             run.task = asyncio.create_task(
-                self._drive(run, graph, timeout_s), name=f"run:{turn.run_id}"
+                self._drive(run, lease, graph, timeout_s), name=f"run:{turn.run_id}"
             )
         run.log.start()
         self._local[turn.run_id] = run
         run.task.add_done_callback(lambda _: self._local.pop(turn.run_id, None))
         return run
 
-    async def _drive(self, run: Run, graph: Graph, timeout_s: float | None) -> TerminalEvent:
+    async def _drive(
+        self, run: Run, lease: Lease, graph: Graph, timeout_s: float | None
+    ) -> TerminalEvent:
         engine = self.engine
         run.began = True
         with structlog.contextvars.bound_contextvars(
@@ -116,25 +117,29 @@ class Runs:
         ):
             if run.cancel_reason is not None:
                 return await self._stopped_before_it_began(run, graph, run.cancel_reason)
+            ended = RunEnd()
             try:
                 return await run_in_conversation(
                     run.turn,
+                    lease=lease,
                     engine=engine,
                     store=engine.store,
                     emit=run.log.put,
                     graph=graph,
                     timeout_s=timeout_s,
+                    ended=ended,
                 )
             finally:
                 # The run's task ends once its terminal event is logged and delivered.
                 await run.log.close()
-                self._next(run.turn.conversation_id)
+                self._next(run.turn.conversation_id, waiting=ended.messages_wait)
 
-    def _next(self, conversation_id: str) -> None:
-        """A run here ended: wake those waiting here, and start the next message."""
+    def _next(self, conversation_id: str, *, waiting: bool = True) -> None:
+        """A run here ended: wake those waiting here, and start the next message (if any
+        waits: the release that ended the run said so)."""
         ended, self._ended = self._ended, asyncio.Event()
         ended.set()
-        if self._start_queued:
+        if self._start_queued and waiting:
             task = asyncio.create_task(self._pump_quietly(conversation_id))
             self._pumps.add(task)
             task.add_done_callback(self._pumps.discard)
@@ -302,12 +307,14 @@ class Runs:
     ) -> bool:
         """Stop a run here, or flag it in the store for the process running it; a message
         still waiting is taken off its queue."""
+        store = self.engine.store
         run = self._local.get(run_id) if run_id else None
         if run is None and conversation_id is not None:
             run = self.running_in(conversation_id)
         if run is not None and run.cancel(reason):
             return True
-        if run is None and run_id is not None and await self._unqueue(run_id, reason):
+        start_agent = self.engine.graph.start
+        if run is None and run_id and await take_off_queue(store, run_id, start_agent, reason):
             return True
         if conversation_id is None and run_id is not None:
             record = await self.find(run_id=run_id)
@@ -315,30 +322,10 @@ class Runs:
         if conversation_id is None:
             return False
         try:
-            return await self.engine.store.request_cancel(conversation_id, reason)
+            return await store.request_cancel(conversation_id, reason)
         except StoreUnavailable as exc:
             log.warning("memory.cancel_failed", error=str(exc))
             return False
-
-    async def _unqueue(self, run_id: str, reason: str) -> bool:
-        """Take a waiting message off its queue; its log gets a whole, cancelled run."""
-        store = self.engine.store
-        try:
-            cid = await store.queued_in(run_id)
-            if cid is None:
-                return False
-            record = dict(await store.queue(cid)).get(run_id)
-            if record is None or not await store.dequeue(cid, run_id):
-                return False
-            turn = from_record(record)
-            events = cancelled_while_waiting(turn, self.engine.graph.start, reason)
-            rows = [(event.seq, scrub_event(event).model_dump_json()) for event in events]
-            await store.append_events(run_id, cid, rows)
-        except (StoreUnavailable, ValueError) as exc:
-            log.warning("queue.cancel_failed", run_id=run_id, error=str(exc))
-            return False
-        log.info("queue.cancelled", run_id=run_id, conversation_id=cid, reason=reason)
-        return True
 
     async def aclose(self) -> None:
         """Cancel every run of this process (shutdown) and wait for their terminal events.

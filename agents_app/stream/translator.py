@@ -67,6 +67,7 @@ class Translator:
         self._ids = RunIds(run_id=run_id, conversation_id=conversation_id)
         self._agent = agent
         self._agent_id_of = agent_id_of
+        self._agent_id = agent_id_of(agent)  # looked up once per agent, not once per delta
         self._tool_errors = tool_errors
         self._tool_trips: Mapping[str, Trip] = tool_trips if tool_trips is not None else {}
         self._output_limit = output_limit
@@ -80,7 +81,7 @@ class Translator:
 
     @property
     def agent_id(self) -> str:
-        return self._agent_id_of(self._agent)
+        return self._agent_id
 
     def translate(self, event: StreamEvent) -> list[RunEvent]:
         if isinstance(event, RawResponsesStreamEvent):
@@ -99,8 +100,12 @@ class Translator:
             message_id = self._messages.get(data.output_index)
             if message_id is None:
                 message_id = self._open_message(data.output_index, events)
+            # The hottest event of a run, built from the SDK's already typed fields: not
+            # validated again (a delta is the bulk of a run's CPU otherwise).
             events.append(
-                TextDelta(**self._ids, message_id=message_id, agent=self.agent_id, delta=data.delta)
+                TextDelta.model_construct(
+                    **self._ids, message_id=message_id, agent=self._agent_id, delta=data.delta
+                )
             )
             return events
         if isinstance(data, ResponseOutputItemDoneEvent):
@@ -199,6 +204,7 @@ class Translator:
         if new_agent is self._agent:
             return []  # the SDK announces the starting agent too
         previous, self._agent = self._agent, new_agent
+        self._agent_id = self._agent_id_of(new_agent)
         return [
             AgentSwitched(
                 **self._ids,

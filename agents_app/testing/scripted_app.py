@@ -202,6 +202,14 @@ class ScriptedApp:
             await self._stall(action.seconds, receive, send)
             return
         reply = action if isinstance(action, Reply) else action.reply
+        missing = {k: v for k, v in reply.expect.items() if request.body.get(k) != v}
+        if missing:
+            got = {k: request.body.get(k) for k in missing}
+            message = f"ScriptedOpenAIServer: request lacks {missing!r} (it has {got!r})"
+            with self._lock:
+                self._errors.append(AssertionError(message))
+            await _send_json(send, 400, error_body(400, message))
+            return
         if request.body.get("stream") is True:
             await self._serve_stream(action, reply, request, send)
         else:

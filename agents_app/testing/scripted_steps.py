@@ -72,6 +72,9 @@ class Reply:
     items: Sequence[Item]
     usage: tuple[int, int] = (10, 5)
     delay_s: float = 0.0  # pause between streamed events, for latency/coalescing tests
+    # Fields the request body must carry with exactly these values (e.g. a saved `prompt`);
+    # a request without them gets a 400 and the test fails at `check()`.
+    expect: Mapping[str, Any] = field(default_factory=dict)
 
 
 # What BreakStream/Malformed stream before misbehaving, unless a test says otherwise.
