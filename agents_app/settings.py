@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     # Cloud Function, clients of batch frames: how long an event that shows no text and ends
     # nothing may wait for company (a Send saved is ~20 ms; 0: only while a Send is in flight).
     batch_linger_ms: float = Field(
-        default=50.0, ge=0, le=1000, validation_alias="AGENTS_BATCH_LINGER_MS"
+        default=100.0, ge=0, le=1000, validation_alias="AGENTS_BATCH_LINGER_MS"
     )
 
     @field_validator("allowed_origins", mode="before")

@@ -102,7 +102,7 @@ async def test_the_function_lets_events_without_text_wait_for_company(
     function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Long enough that nothing on this machine outlasts it: the run's first events all wait
-    # for its first words (the default is 50 ms).
+    # for its first words (the default is 100 ms).
     monkeypatch.setenv("AGENTS_BATCH_LINGER_MS", "1000")
     async with (
         running_gateway(load_handler(), port=0) as running,
