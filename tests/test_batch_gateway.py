@@ -66,10 +66,19 @@ async def stream(url: str, *, new_instance: bool) -> Received:
         return await recv_events(ws, is_terminal, wait_s=20)
 
 
-@pytest.mark.parametrize("new_instance", [False, True], ids=["same-instance", "other-instance"])
+@pytest.mark.parametrize(
+    ("new_instance", "in_answer"),
+    [(False, True), (True, True), (False, False)],
+    ids=["same-instance", "other-instance", "every-frame-a-send"],
+)
 async def test_the_function_remembers_batch_from_connect(
-    function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, new_instance: bool
+    function_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    new_instance: bool,
+    in_answer: bool,
 ) -> None:
+    if not in_answer:
+        monkeypatch.setenv("AGENTS_ANSWER_LAST_FRAME", "false")
     with ScriptedOpenAIServer() as srv:
         srv.enqueue(*[Reply([Text("".join(WORDS), chunks=WORDS)]) for _ in range(2)])
         monkeypatch.setenv("AGENTS_PROVIDER", "openai")
@@ -94,7 +103,7 @@ async def test_the_function_remembers_batch_from_connect(
     assert batched.arrays >= 1
     assert batched.frames < len(batched.events)  # some messages carried several events
     # The last frame (with run.completed) came as the invocation's answer, not a Send.
-    assert batched_sends == batched.frames - 1
+    assert batched_sends == batched.frames - (1 if in_answer else 0)
     assert batched_sends < plain_sends
 
 

@@ -68,7 +68,7 @@ async def handle_message(
         # Each message is a Send here: events without text may wait a moment for company.
         linger_s=runtime.settings.batch_linger_ms / 1000,
     ).start()
-    if batch:
+    if batch and runtime.settings.answer_last_frame:
         # The end of the last run this invocation follows: nothing comes after it but the
         # answer, so the frame that carries it goes there (v1 clients keep every Send).
         outbox.on_terminal(lambda run_id: sink.hold() if run_id == client.following_run else None)
