@@ -39,6 +39,9 @@ from tools.web import client as web_client
 log = structlog.get_logger("agents_app.engine")
 # Protocol revision 2 capabilities this server really has (session.ready.features).
 FEATURES = ("join", "approvals", "multitask", "guardrails")
+# Listed only on a connection that asked for it (`?batch=1`) and gets it: the client then
+# knows arrays may come, and everyone else's greeting stays byte for byte as it was.
+BATCH = "batch"
 
 
 @dataclass
@@ -240,13 +243,13 @@ class Engine:
         name = start.model if isinstance(start.model, str) else "default"
         return ModelInfo(provider=self.backend.kind, name=name)
 
-    def session_ready(self, conversation_id: str) -> SessionReady:
+    def session_ready(self, conversation_id: str, *, batch: bool = False) -> SessionReady:
         return SessionReady(
             conversation_id=conversation_id,
             agents=self.graph.infos,
             start_agent=self.graph.start,
             model=self.model_info,
-            features=list(FEATURES),
+            features=[*FEATURES, BATCH] if batch else list(FEATURES),
         )
 
     async def aclose(self) -> None:

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
     )
     # Time kept back from the platform's deadline to deliver run.failed{timeout} and drain.
     deadline_margin_s: float = Field(default=3.0, ge=0, validation_alias="AGENTS_DEADLINE_MARGIN")
+    # Cloud Function, clients of batch frames: how long an event that shows no text and ends
+    # nothing may wait for company (a Send saved is ~20 ms; 0: only while a Send is in flight).
+    batch_linger_ms: float = Field(
+        default=100.0, ge=0, le=1000, validation_alias="AGENTS_BATCH_LINGER_MS"
+    )
+    # Cloud Function, clients of batch frames: the frame that ends the invocation's run is the
+    # MESSAGE answer's body (the gateway sends it) instead of a Send; false: every frame a Send.
+    answer_last_frame: bool = Field(default=True, validation_alias="AGENTS_ANSWER_LAST_FRAME")
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

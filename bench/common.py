@@ -133,6 +133,10 @@ class Services:
         """Queue `count` model replies of `deltas` text deltas, `delay_s` between events."""
         self.command("script", count=count, deltas=deltas, delay_s=delay_s)
 
+    def script_jokes(self, count: int, delay_s: float = 0.0) -> None:
+        """Queue the model replies of `count` joke runs (handoff, tool call, a short joke)."""
+        self.command("script_jokes", count=count, delay_s=delay_s)
+
     def close(self) -> None:
         if self._proc.stdin is not None:
             self._proc.stdin.close()

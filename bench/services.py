@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from agents_app.gateway.connection_service_server import ConnectionRegistry, Peer, start_grpc_server
-from agents_app.testing import Reply, ScriptedOpenAIServer, Text
+from agents_app.testing import Reply, ScriptedOpenAIServer, Text, ToolCall
 
 TOKEN = "bench-token"
 
@@ -29,6 +29,22 @@ def delta_text(count: int) -> Text:
     """`count` word deltas that join to one text: the scripted stream every benchmark uses."""
     chunks = [f"w{i} " for i in range(count)]
     return Text("".join(chunks), chunks=chunks)
+
+
+# A short joke run as the shipped graph makes it: triage hands off, the joker asks how many
+# jokes to tell, then tells one (word deltas).
+JOKE = (
+    "Why do programmers prefer dark mode? Because light attracts bugs, and after a long day of "
+    "debugging, the last thing anyone wants is more of those crawling around the screen."
+)
+
+
+def joke_replies(delay_s: float) -> list[Reply]:
+    return [
+        Reply([ToolCall("transfer_to_joker")], delay_s=delay_s),
+        Reply([ToolCall("how_many_jokes")], delay_s=delay_s),
+        Reply([Text(JOKE)], delay_s=delay_s),
+    ]
 
 
 class Received:
@@ -41,7 +57,7 @@ class Received:
 
     async def send_text(self, frame: str) -> None:
         self.frames += 1
-        text = _text_of(frame)
+        text = text_of(frame)
         if text and self.first_text_at is None:
             self.first_text_at = time.monotonic()
         self.text_chars += len(text)
@@ -53,17 +69,23 @@ class Received:
         return None
 
 
-def _text_of(frame: str) -> str:
-    """Ours sends JSON events (text in `text.delta`); the seed sends the raw text itself."""
-    if frame.startswith("{"):
+def text_of(frame: str) -> str:
+    """Ours sends JSON events (text in `text.delta`), one or an array of them (batch frames);
+    the seed sends the raw text itself."""
+    if frame.startswith(("{", "[")):
         try:
-            event = json.loads(frame)
+            data = json.loads(frame)
         except ValueError:
             return frame
-        if isinstance(event, dict) and "type" in event:
-            delta = event.get("delta") if event["type"] == "text.delta" else ""
-            return delta if isinstance(delta, str) else ""
+        events = data if isinstance(data, list) else [data]
+        if all(isinstance(event, dict) and "type" in event for event in events):
+            return "".join(_delta(event) for event in events)
     return frame
+
+
+def _delta(event: dict[str, Any]) -> str:
+    delta = event.get("delta") if event["type"] == "text.delta" else ""
+    return delta if isinstance(delta, str) else ""
 
 
 class AnyConnection(dict[str, Peer]):
@@ -97,6 +119,9 @@ async def serve(send_delay_s: float) -> None:
                 text = delta_text(int(command["deltas"]))
                 reply = Reply([text], delay_s=float(command.get("delay_s", 0.0)))
                 model.enqueue(*[reply for _ in range(int(command["count"]))])
+            elif command["cmd"] == "script_jokes":
+                replies = joke_replies(float(command.get("delay_s", 0.0)))
+                model.enqueue(*[r for _ in range(int(command["count"])) for r in replies])
             elif command["cmd"] == "counts":
                 answer = {
                     "sends": dict(registry.sends),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -20,6 +21,7 @@ from agents_app.graph import build_graph
 from agents_app.models.providers import build_backend
 from agents_app.server.app import STATIC, create_app
 from agents_app.server.in_loop import serving
+from agents_app.sinks.websocket import WebSocketSink
 from agents_app.testing import Fail, Reply, ScriptedOpenAIServer, Text, ToolCall
 from agents_app.testing.configs import unguarded_config
 from tests.conftest import LiveServer, live_server, offline_settings
@@ -117,6 +119,49 @@ async def test_joke_run_shows_badge_switch_tool_card_and_streamed_text(browser: 
         await expect(page.locator("#send")).to_be_enabled()
 
         await screenshot(page, "chat-joke-run")
+
+
+async def test_page_reads_batch_frames(browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A slow link (20 ms a frame) and a model at full speed: events pile up, arrays come.
+    original = WebSocketSink.send
+
+    async def slow_send(self: WebSocketSink, frame: str) -> None:
+        await asyncio.sleep(0.02)
+        await original(self, frame)
+
+    monkeypatch.setattr(WebSocketSink, "send", slow_send)
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.0))
+    async with live_server(engine) as live:
+        page = await browser.new_page(viewport={"width": 1000, "height": 900})
+        urls: list[str] = []
+        arrays: list[list[dict[str, object]]] = []
+        final: list[str] = []
+
+        def route(ws: WebSocketRoute) -> None:
+            urls.append(ws.url)
+            server = ws.connect_to_server()
+
+            def to_page(message: str | bytes) -> None:
+                data = json.loads(message)
+                events = data if isinstance(data, list) else [data]
+                if isinstance(data, list):
+                    arrays.append(data)
+                final.extend(str(e["final_output"]) for e in events if "final_output" in e)
+                ws.send(message)
+
+            server.on_message(to_page)
+
+        await page.route_web_socket(re.compile(r"^ws://"), route)
+        await page.goto(page_url(live))
+        await expect(page.locator("#status")).to_have_text("connected")
+        await send(page, JOKE)
+        await expect(page.locator(".run-completed")).to_be_visible(timeout=15_000)
+        assert "batch=1" in urls[0] and arrays
+        await expect(page.locator(".run")).to_have_count(1)
+        await expect(page.locator(".switch")).to_have_count(1)
+        await expect(page.locator(".tool-card")).to_have_count(1)
+        await expect(page.locator(".run-end")).to_have_count(1)
+        await expect(page.locator(".msg.assistant .text")).to_have_text(final[0].strip())
 
 
 async def test_cancel_button_stops_the_run(browser: Browser) -> None:

@@ -75,6 +75,21 @@ def test_import_function_loads_nothing_heavy() -> None:
     assert result.stdout.strip() == "[]", result.stdout
 
 
+def test_a_plain_connect_loads_nothing_heavy() -> None:
+    # Only a connect URL that asks for something (?batch=1) needs the store at CONNECT.
+    probe = (
+        "import sys, function; "
+        "connect = {'requestContext': {'connectionId': 'c1', 'eventType': 'CONNECT'}, "
+        "'queryStringParameters': {'lang': 'ru'}}; "
+        "print(function.handler(connect, None)['statusCode'], "
+        "[m for m in ('agents', 'openai', 'grpc', 'yandexcloud') if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "200 []", result.stdout
+
+
 def test_a_crash_is_answered_as_internal_not_as_a_bad_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -127,6 +127,16 @@ async def test_run_log_expires_after_its_ttl(tmp_path: Path, store_url: str) -> 
     await store.aclose()
 
 
+async def test_a_connection_record_lasts_its_ttl(store: ConversationStore) -> None:
+    assert await store.connection("conn1") is None
+    await store.save_connection("conn1", '{"batch":true}', ttl_s=0.3)
+    await store.save_connection("conn2", "{}", ttl_s=60)
+    assert await store.connection("conn1") == '{"batch":true}'
+    await asyncio.sleep(0.5)
+    assert await store.connection("conn1") is None
+    assert await store.connection("conn2") == "{}"
+
+
 async def test_the_claim_reads_the_last_agent_the_release_wrote(store: ConversationStore) -> None:
     first = await store.claim("c1", "run_a")
     assert first is not None and first.last_agent is None

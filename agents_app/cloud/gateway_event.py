@@ -48,9 +48,23 @@ def parse_gateway_event(event: Any) -> GatewayEvent:
         if isinstance(raw_headers, Mapping)
         else {}
     )
-    raw_query = event.get("queryStringParameters")
-    query = {str(k): str(v) for k, v in raw_query.items()} if isinstance(raw_query, Mapping) else {}
-    return GatewayEvent(event_type, connection_id, _body(event, connection_id), headers, query)
+    return GatewayEvent(
+        event_type, connection_id, _body(event, connection_id), headers, _query(event)
+    )
+
+
+def _query(event: Mapping[str, Any]) -> dict[str, str]:
+    """The connect URL's query string (CONNECT only), from either of the gateway's forms."""
+    query: dict[str, str] = {}
+    multi = event.get("multiValueQueryStringParameters")
+    if isinstance(multi, Mapping):
+        for key, values in multi.items():
+            if isinstance(values, list) and values:
+                query[str(key)] = str(values[-1])
+    single = event.get("queryStringParameters")
+    if isinstance(single, Mapping):
+        query.update({str(k): str(v) for k, v in single.items()})
+    return query
 
 
 def _body(event: Mapping[str, Any], connection_id: str) -> str | bytes:

@@ -25,6 +25,7 @@ def handle(event: Any, context: Any) -> dict[str, Any]:
         return _answer(400, {"type": "error", "code": "bad_request", "message": bad.message})
     if parsed.type == "CONNECT":
         if _authorised(parsed):
+            _remember_options(parsed)
             return _answer(200)
         log.info("gateway.connect_refused", connection_id=parsed.connection_id)
         return _answer(403, {"type": "error", "code": "unauthorized", "message": "Forbidden."})
@@ -61,10 +62,37 @@ def _invoke(parsed: GatewayEvent, context: Any) -> dict[str, Any]:
         runtime.submit(handle_disconnect(runtime, parsed.connection_id)).result(timeout=30)
         return _answer(200)
     deadline_s = _remaining_s(context)
-    status = runtime.submit(
+    answer = runtime.submit(
         handle_message(runtime, parsed, deadline_s=deadline_s, token=token_from_context(context))
     ).result(timeout=None if deadline_s is None else deadline_s + 1)
-    return _answer(status)
+    if answer.frame is None:
+        return _answer(answer.status)
+    # The gateway sends an answer's body to the client as a text message (JSON type).
+    return _answer(answer.status) | {
+        "headers": {"Content-Type": "application/json"},
+        "body": answer.frame,
+    }
+
+
+def _remember_options(event: GatewayEvent) -> None:
+    """Keep what the connect URL asked for (`?batch=1`); the messages will not carry it."""
+    from agents_app.dispatch.batching import wants_batch
+
+    if not wants_batch(event.query.get("batch")):
+        return  # nothing to keep: a plain CONNECT needs neither the store nor the engine
+    from agents_app.cloud.connection_options import ConnectionOptions, remember
+    from agents_app.cloud.runtime import get_runtime
+
+    options = ConnectionOptions.requested(event.query)
+
+    runtime = get_runtime()
+    if runtime.unavailable is not None:
+        return
+    try:
+        runtime.submit(remember(runtime, event.connection_id, options)).result(timeout=30)
+    except Exception as exc:
+        # The connection still works, one event per message; session.ready says which.
+        log.warning("gateway.connect_options_lost", error=f"{type(exc).__name__}: {exc}")
 
 
 def _authorised(event: GatewayEvent) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
 import structlog
 
+from agents_app.cloud.connection_options import batch_for
 from agents_app.cloud.gateway_event import GatewayEvent
 from agents_app.cloud.runtime import FunctionRuntime
 from agents_app.dispatch.dispatcher import Dispatcher, Reply, client_gone
@@ -19,6 +21,7 @@ from agents_app.dispatch.outbox import Outbox
 from agents_app.protocol.encoders import new_encoder
 from agents_app.protocol.events import Error
 from agents_app.sinks.connection_service_client import ConnectionServiceSink
+from agents_app.sinks.hold_last import HoldLast
 from agents_app.stream.limits import EVENT_BYTES
 
 log = structlog.get_logger("agents_app.cloud")
@@ -35,22 +38,40 @@ STATUS = {
 JOIN_OUT_OF_TIME = "This invocation is out of time; join again with after_seq to go on."
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the platform gets back: the HTTP status, and a frame the gateway delivers."""
+
+    status: int
+    frame: str | None = None
+
+
 async def handle_message(
     runtime: FunctionRuntime, event: GatewayEvent, *, deadline_s: float | None, token: str | None
-) -> int:
-    """Serve one inbound frame; returns the HTTP status for the platform."""
+) -> Answer:
+    """Serve one inbound frame; returns the HTTP status for the platform (and, for a client
+    of batch frames, the last frame, which the gateway sends as the answer's body)."""
     connection_id = event.connection_id
     runtime.tokens.offer(token)
     margin = runtime.settings.deadline_margin_s
     client = runtime.client(connection_id)
     client.traceparent = event.headers.get("traceparent") or client.traceparent
+    batch = await batch_for(runtime, client)
+    sink = HoldLast(ConnectionServiceSink(runtime.stub, connection_id, runtime.tokens.metadata))
     outbox = Outbox(
-        ConnectionServiceSink(runtime.stub, connection_id, runtime.tokens.metadata),
+        sink,
         # A fresh one per invocation: the AG-UI encoder keeps per-run state.
         new_encoder(runtime.settings.output_format),
         on_closed=lambda: runtime.spawn(client_gone(client, runtime.runs, "connection lost")),
         max_frame_bytes=EVENT_BYTES,
+        batch=batch,
+        # Each message is a Send here: events without text may wait a moment for company.
+        linger_s=runtime.settings.batch_linger_ms / 1000,
     ).start()
+    if batch and runtime.settings.answer_last_frame:
+        # The end of the last run this invocation follows: nothing comes after it but the
+        # answer, so the frame that carries it goes there (v1 clients keep every Send).
+        outbox.on_terminal(lambda run_id: sink.hold() if run_id == client.following_run else None)
     run_timeout = None if deadline_s is None else max(0.0, deadline_s - margin)
     dispatcher = Dispatcher(client, outbox, runtime.runs, timeout_s=run_timeout)
     dispatcher.greet()
@@ -64,7 +85,8 @@ async def handle_message(
         except TimeoutError:
             log.warning("outbox.drain_timeout")
             await outbox.aclose(drain=False)
-    return 200 if reply.code is None else STATUS.get(reply.code, 400)
+    status = 200 if reply.code is None else STATUS.get(reply.code, 400)
+    return Answer(status, sink.take())
 
 
 async def _see_through(reply: Reply, outbox: Outbox, timeout_s: float | None) -> None:

@@ -31,6 +31,9 @@ class Client:
     following_ended: bool = False
     started: list[str] = field(default_factory=list)  # runs it started, newest last
     traceparent: str | None = None  # W3C trace context it connected with: runs go under it
+    # It asked for batch frames when it connected; None while a function instance has not
+    # looked it up yet (the local server decides at accept and never needs this).
+    batch: bool | None = None
 
     @classmethod
     def new(cls, client_id: str, settings: Settings) -> Client:

@@ -94,7 +94,7 @@ class Dispatcher:
         """`session.ready`, once per client."""
         if not self.client.greeted:
             self.client.greeted = True
-            self.outbox.put(self.engine.session_ready(self.client.id))
+            self.outbox.put(self.engine.session_ready(self.client.id, batch=self.outbox.batch))
 
     async def handle(self, frame: str | bytes) -> Reply:
         """Act on one inbound frame; errors are also written to the client."""

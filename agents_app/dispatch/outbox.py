@@ -4,6 +4,13 @@ Run events arrive numbered from a run's log (`deliver`, which says when they are
 the log can pace itself on its clients); connection events (`session.ready`, `error`,
 `pong`) are put without waiting. Nothing here merges or renumbers: every client of a run
 sees the same seq.
+
+With `batch` (a client that asked for batch frames), everything queued while the previous
+send was in flight goes out together, as JSON arrays within the frame limit: a gateway
+`Send` costs the same ~20 ms for one event or thirty. With `linger_s` too, events that show
+no text and end nothing (run.started, agent.switched, tool calls, message boundaries) wait
+that long for company even when nothing is in flight; text and terminal events never wait,
+and take whatever waits along.
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
+from agents_app.dispatch.batching import pack
 from agents_app.protocol.encoders import Encoder
-from agents_app.protocol.events import Event, RunEvent, TerminalEvent
+from agents_app.protocol.events import Event, RunEvent, SessionReady, TerminalEvent, TextDelta
 from agents_app.protocol.sink import Sink, SinkClosed
-from agents_app.stream.limits import fit
+from agents_app.stream.limits import EVENT_BYTES, fit
 
 log = structlog.get_logger("agents_app.outbox")
 _Item = tuple[Sequence[Event], asyncio.Future[None] | None]
@@ -30,8 +38,12 @@ class Outbox:
         *,
         on_closed: Callable[[], None] | None = None,
         max_frame_bytes: int | None = None,
+        batch: bool = False,
+        linger_s: float = 0.0,
     ) -> None:
         self._sink = sink
+        self.batch = batch
+        self._linger_s = linger_s if batch else 0.0
         self._encode = encoder
         self._on_closed = on_closed
         self._max_frame_bytes = max_frame_bytes
@@ -91,20 +103,92 @@ class Outbox:
     async def _send_loop(self) -> None:
         try:
             while (item := await self._queue.get()) is not None:
-                events, sent = item
+                items, last = ([item], False) if not self.batch else self._with_queued(item)
+                if self._linger_s:
+                    items, last = await self._with_company(items, last)
                 try:
-                    for event in events:
-                        await self._send(event)
+                    if self.batch:
+                        await self._send_batched([e for events, _ in items for e in events])
+                    else:
+                        for event in item[0]:
+                            await self._send(event)
                 except SinkClosed as exc:
                     self._gone(str(exc))
                     return
                 finally:
-                    if sent is not None and not sent.done():
-                        sent.set_result(None)
+                    for _, sent in items:
+                        if sent is not None and not sent.done():
+                            sent.set_result(None)
+                if last:
+                    return
         finally:
             self._settle_queued()
 
+    def _with_queued(self, first: _Item) -> tuple[list[_Item], bool]:
+        """`first` and everything queued behind it; True if the queue's end mark was among it."""
+        items = [first]
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is None:
+                return items, True
+            items.append(item)
+        return items, False
+
+    async def _with_company(self, items: list[_Item], last: bool) -> tuple[list[_Item], bool]:
+        """Wait up to `linger_s` while everything at hand can wait, taking what comes."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self._linger_s
+        while not last and all(_can_wait(e) for events, _ in items for e in events):
+            # Taken on: the run's log may hand over what comes next, for this message.
+            for _, sent in items:
+                if sent is not None and not sent.done():
+                    sent.set_result(None)
+            got, item = await self._get_within(until - loop.time())
+            if not got:
+                break
+            if item is None:
+                return items, True
+            more, last = self._with_queued(item)
+            items += more
+        return items, last
+
+    async def _get_within(self, timeout_s: float) -> tuple[bool, _Item | None]:
+        """(True, the next queued item), or (False, None) after `timeout_s`. Never loses an
+        item: a get that completes as the time runs out still counts."""
+        getter = asyncio.ensure_future(self._queue.get())
+        try:
+            await asyncio.wait({getter}, timeout=max(0.0, timeout_s))
+            if not getter.done():
+                getter.cancel()
+                # A cancelled get leaves its item queued; one that got it first returns it.
+                await asyncio.wait({getter})
+        finally:
+            if not getter.done():
+                getter.cancel()
+        if getter.cancelled():
+            return False, None
+        return True, getter.result()
+
     async def _send(self, event: Event) -> None:
+        for frame in self._frames(event):
+            await self._emit(frame)
+
+    async def _send_batched(self, events: list[Event]) -> None:
+        pending: list[str] = []
+        limit = self._max_frame_bytes or EVENT_BYTES
+        for event in events:
+            frames = self._frames(event)
+            if isinstance(event, SessionReady):
+                # Never in an array: it is how a client learns that arrays may follow.
+                for frame in [*pack(pending, limit), *frames]:
+                    await self._emit(frame)
+                pending = []
+            else:
+                pending += frames
+        for frame in pack(pending, limit):
+            await self._emit(frame)
+
+    def _frames(self, event: Event) -> list[str]:
         pieces = [event]
         if self._max_frame_bytes is not None and not isinstance(event, RunEvent):
             pieces = fit(event, self._max_frame_bytes)  # run events were fitted when logged
@@ -113,13 +197,17 @@ class Outbox:
             self.ended[event.run_id] = event.type
             for watcher in self._terminal_watchers:
                 watcher(event.run_id)
+        frames: list[str] = []
         for piece in pieces:
-            frames = self._encode(piece)
-            for frame in [frames] if isinstance(frames, str) else frames or ():
-                await self._sink.send(frame)
-                self.frames_sent += 1
-                for counted in self._frame_watchers:
-                    counted()
+            encoded = self._encode(piece)
+            frames += [encoded] if isinstance(encoded, str) else encoded or ()
+        return frames
+
+    async def _emit(self, frame: str) -> None:
+        await self._sink.send(frame)
+        self.frames_sent += 1
+        for counted in self._frame_watchers:
+            counted()
 
     def _gone(self, why: str) -> None:
         self.closed = True
@@ -133,3 +221,8 @@ class Outbox:
             item = self._queue.get_nowait()
             if item is not None and item[1] is not None and not item[1].done():
                 item[1].set_result(None)
+
+
+def _can_wait(event: Event) -> bool:
+    """Run events the client shows no text for and that end nothing: they may linger."""
+    return isinstance(event, RunEvent) and not isinstance(event, TextDelta | TerminalEvent)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -65,10 +66,18 @@ def create_gateway_app(
         return await loop.run_in_executor(executor, handler, event, context)
 
     async def endpoint(websocket: WebSocket) -> None:
+        async def message_invocation(event: dict[str, Any]) -> dict[str, Any]:
+            """A MESSAGE invocation; its answer's body goes to the client as one more message,
+            after every frame the invocation sent (they were acknowledged before it returned)."""
+            reply = await invoke(event)
+            with contextlib.suppress(Exception):  # the socket may be gone by now
+                await _deliver_body(websocket, reply)
+            return reply
+
         connection_id = _yc_id()
         connected_at = int(time.time() * 1000)
         base = _event_base(websocket, connection_id, connected_at)
-        answer = await invoke(_event(base, "CONNECT"))
+        answer = await invoke(_event(base, "CONNECT", **_connect_query(websocket)))
         if answer.get("statusCode") != 200:
             await websocket.close(code=1008)
             return
@@ -82,7 +91,7 @@ def create_gateway_app(
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                task = asyncio.create_task(invoke(_message_event(base, message)))
+                task = asyncio.create_task(message_invocation(_message_event(base, message)))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
         except WebSocketDisconnect:
@@ -100,6 +109,20 @@ def create_gateway_app(
     return Starlette(routes=[WebSocketRoute("/", endpoint)], lifespan=lifespan)
 
 
+async def _deliver_body(websocket: WebSocket, reply: Mapping[str, Any]) -> None:
+    body = reply.get("body")
+    if not body:
+        return
+    headers = {str(k).lower(): str(v) for k, v in (reply.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "")
+    data = base64.b64decode(body) if reply.get("isBase64Encoded") else str(body).encode()
+    # As the gateway does: JSON or text/* answers are text messages, anything else binary.
+    if content_type.startswith(("application/json", "text/")):
+        await websocket.send_text(data.decode())
+    else:
+        await websocket.send_bytes(data)
+
+
 def _yc_id() -> str:
     # Connection ids in Yandex Cloud look like 20 lowercase letters and digits.
     return uuid.uuid4().hex[:20]
@@ -109,7 +132,6 @@ def _event_base(websocket: WebSocket, connection_id: str, connected_at: int) -> 
     headers = dict(websocket.headers)
     return {
         "headers": headers,
-        "queryStringParameters": dict(websocket.query_params),
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "requestContext": {
             "connectionId": connection_id,
@@ -119,6 +141,16 @@ def _event_base(websocket: WebSocket, connection_id: str, connected_at: int) -> 
                 "userAgent": headers.get("user-agent", ""),
             },
         },
+    }
+
+
+def _connect_query(websocket: WebSocket) -> dict[str, Any]:
+    """The connect URL's query string, as the gateway gives it: to CONNECT only (a MESSAGE
+    event carries the connection id, not the request that opened the connection)."""
+    params = websocket.query_params
+    return {
+        "queryStringParameters": dict(params),
+        "multiValueQueryStringParameters": {k: params.getlist(k) for k in params},
     }
 
 

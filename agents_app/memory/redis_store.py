@@ -301,6 +301,14 @@ class RedisStore:
         exists = await self._call(lambda: self._client.exists(self._key("approval", found)))
         return found if exists else None
 
+    async def save_connection(self, connection_id: str, record: str, ttl_s: float) -> None:
+        key = self._key("connection", connection_id)
+        await self._call(lambda: self._client.set(key, record, px=int(ttl_s * 1000)))
+
+    async def connection(self, connection_id: str) -> str | None:
+        value = await self._call(lambda: self._client.get(self._key("connection", connection_id)))
+        return None if value is None else _text(value)
+
     async def _holder(self, conversation_id: str) -> str | None:
         value = await self._call(lambda: self._client.get(self._key("lock", conversation_id)))
         return None if value is None else _text(value)

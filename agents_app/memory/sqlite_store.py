@@ -69,6 +69,11 @@ CREATE TABLE IF NOT EXISTS run_queue (
     expires REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS run_queue_by_conversation ON run_queue (conversation_id, pos);
+CREATE TABLE IF NOT EXISTS connections (
+    connection_id TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    expires REAL NOT NULL
+);
 """
 
 
@@ -354,6 +359,24 @@ class SQLiteStore:
         )
         return None if row is None else str(row[0])
 
+    async def save_connection(self, connection_id: str, record: str, ttl_s: float) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO connections (connection_id, record, expires)"
+                " VALUES (?, ?, ?)",
+                (connection_id, record, time.time() + ttl_s),
+            )
+        )
+
+    async def connection(self, connection_id: str) -> str | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT record FROM connections WHERE connection_id = ? AND expires >= ?",
+                (connection_id, time.time()),
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
     async def aclose(self) -> None:
         # Under the lock: closing while a worker thread runs a statement crashes the process.
         def close() -> None:
@@ -372,6 +395,7 @@ def _purge(db: sqlite3.Connection, now: float) -> None:
             (now,),
         )
         db.execute("DELETE FROM logged_runs WHERE expires < ?", (now,))
+        db.execute("DELETE FROM connections WHERE expires < ?", (now,))
 
 
 def _history_items(db: sqlite3.Connection, conversation_id: str) -> int:

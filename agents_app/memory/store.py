@@ -137,6 +137,15 @@ class ConversationStore(Protocol):
     async def pending_approval(self, conversation_id: str) -> str | None:
         """The run of this conversation that waits for approval, if any."""
 
+    # What a client asked for when its connection opened (API Gateway shows the connect
+    # request only to CONNECT), for its messages' invocations on any instance.
+
+    async def save_connection(self, connection_id: str, record: str, ttl_s: float) -> None:
+        """Keep a connection's record for `ttl_s` (replacing any earlier one)."""
+
+    async def connection(self, connection_id: str) -> str | None:
+        """The connection's record, or None (never saved, or expired)."""
+
     async def aclose(self) -> None: ...
 
 

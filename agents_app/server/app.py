@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 
 from agents_app.access import ClientLimiter, OriginPolicy, token_matches
 from agents_app.authoring.reload import watching_if
+from agents_app.dispatch.batching import wants_batch
 from agents_app.engine import Engine
 from agents_app.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from agents_app.protocol.encoders import new_encoder
@@ -71,7 +72,9 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
             return
         await websocket.accept()
         encoder = new_encoder(fmt, model=engine.model_info)
-        await Connection(websocket, runs, encoder).serve()
+        # Batch frames are arrays of protocol events: the other formats have no such thing.
+        batch = fmt == "json" and wants_batch(websocket.query_params.get("batch"))
+        await Connection(websocket, runs, encoder, batch=batch).serve()
 
     async def chat_page(_: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})

@@ -19,10 +19,12 @@ log = structlog.get_logger("agents_app.connection")
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, runs: Runs, encoder: Encoder) -> None:
+    def __init__(
+        self, websocket: WebSocket, runs: Runs, encoder: Encoder, *, batch: bool = False
+    ) -> None:
         self.id = f"conn_{uuid4().hex[:16]}"
         self._ws = websocket
-        self._outbox = Outbox(WebSocketSink(websocket), encoder)
+        self._outbox = Outbox(WebSocketSink(websocket), encoder, batch=batch)
         client = Client.new(self.id, runs.engine.settings)
         client.traceparent = websocket.headers.get("traceparent")
         self._dispatcher = Dispatcher(client, self._outbox, runs)

@@ -112,10 +112,12 @@
 
   function socketUrl() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    // batch=1: events that pile up while the server sends come as one array (fewer frames).
+    const query = new URLSearchParams({ batch: "1" });
     // A server started with a token is opened as /?token=…; the socket needs it too.
     const token = new URLSearchParams(location.search).get("token");
-    const query = token ? `?token=${encodeURIComponent(token)}` : "";
-    return `${scheme}//${location.host}/${query}`;
+    if (token) query.set("token", token);
+    return `${scheme}//${location.host}/?${query}`;
   }
 
   function connect() {
@@ -131,14 +133,15 @@
       updateControls();
     });
     socket.addEventListener("message", (msg) => {
-      let event;
+      let data;
       try {
-        event = JSON.parse(msg.data);
+        data = JSON.parse(msg.data);
       } catch {
         notice("error", `Unreadable frame from the server: ${String(msg.data).slice(0, 200)}`);
         return;
       }
-      handle(event);
+      // A batch frame is an array of ordinary events, in order.
+      for (const event of Array.isArray(data) ? data : [data]) handle(event);
     });
     socket.addEventListener("close", () => {
       if (state.socket !== socket) return;
