@@ -34,7 +34,7 @@ from agents_app.settings import Settings
 from tools import jokes
 from tools.errors import ToolFailure
 from tools.registry import get_tool, tool_names
-from tools.web import client as web_client
+from tools.web import aclose as close_web_tools
 
 log = structlog.get_logger("agents_app.engine")
 # Protocol revision 2 capabilities this server really has (session.ready.features).
@@ -257,6 +257,6 @@ class Engine:
         await self.backend.provider.aclose()
         if self._store is not None:
             await self._store.aclose()
-        await web_client.aclose()
+        await close_web_tools()
         if self.tracing is not None:
             self.tracing.shutdown()  # exports what is still batched

@@ -16,8 +16,8 @@ from tests.web_fakes import (
 )
 from tools.errors import ToolFailure
 from tools.web.client import WebRuntime
-from tools.web.fetch import read_page
 from tools.web.http import HttpStatusFailure, NotText, TooLarge
+from tools.web.page import read_page
 from tools.web.settings import DEFAULT_USER_AGENT
 
 

@@ -18,7 +18,7 @@ from tests.web_fakes import (
 from tools.errors import ToolFailure
 from tools.web.client import WebRuntime
 from tools.web.lang import query_language
-from tools.web.search import search_text
+from tools.web.lookup import search_text
 from tools.web.settings import WebSettings
 from tools.web.wikipedia import article_url
 from tools.web.yandex import parse_xml

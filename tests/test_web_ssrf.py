@@ -14,7 +14,7 @@ import pytest
 
 from tests.web_fakes import FakeWeb, StaticResolver, fake_web_settings, runtime_for, serve
 from tools.errors import ToolFailure
-from tools.web.fetch import read_page
+from tools.web.page import read_page
 from tools.web.settings import WebSettings
 from tools.web.ssrf import IPAddress, Refused, UrlPolicy, ip_refusal
 from tools.web.transport import GuardedBackend

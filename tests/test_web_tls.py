@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.web_fakes import FakeWeb, StaticResolver, fake_web_settings, runtime_for, serve
 from tools.errors import ToolFailure
-from tools.web.fetch import read_page
+from tools.web.page import read_page
 
 HOST = "secure.example.com"
 

@@ -182,11 +182,12 @@ def list_tools(
     from agents_app.config import check_config
     from agents_app.logs import configure_logging
     from agents_app.mcp.listing import list_mcp_tools
-    from tools.registry import TOOLS, tool_names
+    from tools.registry import all_tools, tool_names
 
-    width = max(map(len, TOOLS), default=0)
-    for name in sorted(TOOLS):
-        summary = (TOOLS[name].description or "").strip().splitlines()
+    listed = all_tools()
+    width = max(map(len, listed), default=0)
+    for name, function_tool in listed.items():
+        summary = (function_tool.description or "").strip().splitlines()
         typer.echo(f"{name:<{width}}  {summary[0] if summary else ''}")
     settings = Settings()
     target = path or settings.config_path

@@ -13,7 +13,6 @@ from openai import AsyncOpenAI
 
 from agents_app.models.call_ids import UniqueCallIds
 from agents_app.models.compat import CompatOpenAI
-from agents_app.models.offline import OfflineModelProvider
 from agents_app.settings import Settings
 
 # AI Studio's documentation (2026) puts every OpenAI-compatible API on one host.
@@ -53,6 +52,9 @@ class YandexModelProvider(ModelProvider):
 def build_backend(settings: Settings) -> ModelBackend:
     kind = settings.resolved_provider
     if kind == "offline":
+        # Imported here: a deployment with a real model never loads the demo model's code.
+        from agents_app.models.offline import OfflineModelProvider
+
         return ModelBackend(
             OfflineModelProvider(pace_s=settings.offline_pace_s), "offline", "in-process", False
         )

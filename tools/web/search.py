@@ -1,4 +1,8 @@
-"""`web_search`: find pages on the web; the backend (Wikipedia or Yandex) is chosen in config."""
+"""`web_search`: find pages on the web; the backend (Wikipedia or Yandex) is chosen in config.
+
+Only the tool's signature lives here; the search itself (`tools.web.lookup`, with the HTTP
+client) is imported when the tool first runs.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,6 @@ from typing import Annotated
 
 from agents import function_tool
 from pydantic import Field
-
-from tools.errors import ToolFailure
-from tools.web.client import WebRuntime, runtime
-from tools.web.hits import SearchBackend, format_results
-from tools.web.settings import SearchBackendName
-from tools.web.wikipedia import WikipediaBackend
-from tools.web.yandex import YandexBackend
-
-BACKENDS: dict[SearchBackendName, SearchBackend] = {
-    "wikipedia": WikipediaBackend(),
-    "yandex": YandexBackend(),
-}
-
-
-async def search_text(web: WebRuntime, query: str, limit: int) -> str:
-    query = " ".join(query.split())
-    if not query:
-        raise ToolFailure("the search query is empty")
-    backend = BACKENDS[web.settings.search_backend]
-    return format_results(query, await backend.search(web, query, limit))
 
 
 @function_tool
@@ -42,4 +26,7 @@ async def web_search(
         query: What to look for: a few precise keywords work best.
         limit: How many hits to return (1-10).
     """
+    from tools.web.client import runtime
+    from tools.web.lookup import search_text
+
     return await search_text(runtime(), query, limit)
