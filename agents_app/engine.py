@@ -17,6 +17,9 @@ from agents import (
 )
 from agents.run_config import ToolErrorFormatterArgs
 from agents.tool_context import ToolContext
+from agents.tracing import set_trace_provider
+from agents.tracing import setup as sdk_tracing_setup
+from agents.tracing.provider import DefaultTraceProvider
 
 from agents_app.config import AgentsConfig, load_config
 from agents_app.graph import Graph, build_graph
@@ -99,6 +102,19 @@ def _record_tool_timeout(context: RunContextWrapper[Any], error: Exception) -> s
     return str(error)  # what the model reads, as the SDK would say it
 
 
+def disable_sdk_tracing() -> None:
+    """Switch the SDK's tracing off without ever making its OpenAI exporter.
+
+    The SDK's default trace provider comes with an exporter whose HTTP client loads the
+    system's CA certificates (≈ 40 ms of a cold start) only to be switched off here. A
+    provider of our own with no processors, disabled, costs nothing; `Tracing.install`
+    gives it its processor when OTEL_* asks for traces.
+    """
+    if sdk_tracing_setup.GLOBAL_TRACE_PROVIDER is None:
+        set_trace_provider(DefaultTraceProvider())
+    set_tracing_disabled(True)
+
+
 def observed(tool: FunctionTool) -> FunctionTool:
     """`tool`, reporting its timeouts to the run (the SDK's formatter sees only raises)."""
     if tool.timeout_error_function is not None:
@@ -146,7 +162,7 @@ class Engine:
     def from_settings(cls, settings: Settings, *, allow_stdio: bool = True) -> Engine:
         """``allow_stdio``: whether stdio MCP servers may be started (not in the function)."""
         # The SDK would otherwise try to export traces to OpenAI, slowly and offline.
-        set_tracing_disabled(True)
+        disable_sdk_tracing()
         jokes.seed(settings.jokes_seed)
         # Events are scrubbed of these whether or not logging was configured with them.
         SECRETS.add(settings.secrets())
