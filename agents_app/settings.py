@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     # Cloud Function, clients of batch frames: the frame that ends the invocation's run is the
     # MESSAGE answer's body (the gateway sends it) instead of a Send; false: every frame a Send.
     answer_last_frame: bool = Field(default=True, validation_alias="AGENTS_ANSWER_LAST_FRAME")
+    # When a function instance warms up before its first message: `connect` (a CONNECT
+    # waits until the instance is warm), `load` (in the background from import: provisioned
+    # instances), `both`, or `off`. The trade-off is in the README's deploy section.
+    warm_up: Literal["off", "connect", "load", "both"] = Field(
+        default="connect", validation_alias="AGENTS_WARM_UP"
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from agents_app.cloud import runtime as runtime_module
 from agents_app.cloud.gateway_event import BadEvent, parse_gateway_event
+from agents_app.cloud.runtime import reset_runtime
 from agents_app.gateway.serve import load_handler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,8 +52,14 @@ def test_bad_events_get_a_400_json_answer(bad: Any) -> None:
     assert body["type"] == "error" and body["code"] == "bad_request" and body["message"]
 
 
-def test_connect_is_accepted_without_loading_the_engine() -> None:
+def test_connect_is_accepted_without_loading_the_engine_when_warm_up_is_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # (The default, AGENTS_WARM_UP=connect, warms the instance here: tests/test_warm_up.py.)
+    monkeypatch.setenv("AGENTS_WARM_UP", "off")
+    reset_runtime()
     assert load_handler()(event("CONNECT", body=None), None) == {"statusCode": 200}
+    assert runtime_module._runtime is None
 
 
 def test_event_parsing() -> None:
@@ -66,11 +75,13 @@ def test_event_parsing() -> None:
 def test_import_function_loads_nothing_heavy() -> None:
     probe = (
         "import sys, time; t = time.perf_counter(); import function; "
-        "heavy = [m for m in ('agents', 'openai', 'grpc', 'yandexcloud', 'httpx') "
+        "heavy = [m for m in ('agents', 'openai', 'grpc', 'yandexcloud', 'httpx', 'trafilatura') "
         "if m in sys.modules]; print(heavy)"
     )
+    # The default warm-up mode (connect): `load` would start importing them in the background.
+    env = {k: v for k, v in os.environ.items() if k != "AGENTS_WARM_UP"}
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]", result.stdout
 

@@ -25,6 +25,9 @@ def handle(event: Any, context: Any) -> dict[str, Any]:
         return _answer(400, {"type": "error", "code": "bad_request", "message": bad.message})
     if parsed.type == "CONNECT":
         if _authorised(parsed):
+            from agents_app.cloud.warmup import on_connect
+
+            on_connect()  # AGENTS_WARM_UP=connect|both: the handshake waits for a warm instance
             _remember_options(parsed)
             return _answer(200)
         log.info("gateway.connect_refused", connection_id=parsed.connection_id)
@@ -43,12 +46,15 @@ def handle(event: Any, context: Any) -> dict[str, Any]:
 
 
 def _invoke(parsed: GatewayEvent, context: Any) -> dict[str, Any]:
-    # Heavy imports (openai-agents, gRPC) happen here, on the first message, not at import.
-    from agents_app.cloud.credentials import token_from_context
-    from agents_app.cloud.invocation import handle_disconnect, handle_message
     from agents_app.cloud.runtime import get_runtime
 
     runtime = get_runtime()
+    # Heavy imports (openai-agents, gRPC) happen in the warm-up, not at import: this waits
+    # for one in progress (from load or a CONNECT) or does it now, once per instance.
+    runtime.warm_up(rehearse=False)
+    from agents_app.cloud.credentials import token_from_context
+    from agents_app.cloud.invocation import handle_disconnect, handle_message
+
     if runtime.unavailable is not None:
         # Misconfigured (logged once at cold start): no run can exist to cancel, and every
         # message gets the same answer.

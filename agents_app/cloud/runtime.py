@@ -50,6 +50,9 @@ class FunctionRuntime:
         self._stub: ConnectionServiceStub | None = None
         self._channel: Any = None
         self._tokens: TokenSource | None = None
+        # The instance's one warm-up (agents_app.cloud.warmup), once started.
+        self._warm_up: Future[None] | None = None
+        self._warm_up_lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="function-runtime", daemon=True
@@ -101,6 +104,27 @@ class FunctionRuntime:
                 self._channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
             self._stub = ConnectionServiceStub(self._channel)
         return self._stub
+
+    async def channel_ready(self) -> None:
+        """Wait until the Connection Service channel is connected (made if need be)."""
+        self.stub  # noqa: B018 (makes the channel)
+        await self._channel.channel_ready()
+
+    def warm_up(self, *, rehearse: bool) -> None:
+        """Make the instance ready for its first message; at most once per instance.
+
+        Whoever calls while the warm-up runs waits for it to end; later calls return at
+        once. Never raises (see agents_app.cloud.warmup). `rehearse`: also run the model
+        path once (only the caller that starts the warm-up decides).
+        """
+        with self._warm_up_lock:
+            if self._warm_up is None:
+                from agents_app.cloud.warmup import warm
+
+                self._warm_up = self.submit(warm(self, rehearse=rehearse))
+            started = self._warm_up
+        with contextlib.suppress(Exception):  # cancelled: the runtime was closed meanwhile
+            started.result()
 
     def client(self, connection_id: str) -> Client:
         client = self.clients.get(connection_id)
