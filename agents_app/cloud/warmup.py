@@ -32,14 +32,13 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import structlog
 
 if TYPE_CHECKING:
     from agents_app.cloud.runtime import FunctionRuntime
 
-WarmUpMode = Literal["off", "connect", "load", "both"]
 log = structlog.get_logger("agents_app.cloud")
 _frozen = False  # whether a warm-up has frozen the start-up objects (gc.freeze) yet
 CHANNEL_READY_S = 2.0  # connecting to the Connection Service is a nicety, not worth a longer wait
@@ -51,7 +50,7 @@ def mode_at_load() -> str:
     At import pydantic-settings is not loaded yet and a bad value must not fail the import;
     `Settings` validates the same variable when the runtime is made.
     """
-    return os.environ.get("AGENTS_WARM_UP", "connect").strip().lower()
+    return os.environ.get("AGENTS_WARM_UP", "connect")
 
 
 def on_load() -> None:
