@@ -36,6 +36,7 @@ from bench.common import PYTHON, ROOT, Row, Services, bench_env
 NAME = "cold start"
 TYPING_S = 1.5  # between the answered CONNECT and the first MESSAGE
 MODES = ("connect", "load", "off")  # AGENTS_WARM_UP modes measured in the realistic case
+DEFAULT_MODE = "connect"
 
 _PEAK = """
 import json, re
@@ -204,7 +205,9 @@ def _rows(trials: dict[str, list[Trial]]) -> list[Row]:
             )
         )
         ratio = message_s / seed_s
-        goal = ("<= 0.25x", ratio <= 0.25) if mode != "off" else ("", None)
+        # The goal is the default's: `load` depends on the CPU the instance gets before the
+        # message (here, whether its warm-up ends within TYPING_S), `off` is the reference.
+        goal = ("<= 0.25x", ratio <= 0.25) if mode == DEFAULT_MODE else ("", None)
         rows.append(Row(NAME, f"{label}: MESSAGE → first delta / seed", f"{ratio:.2f}x", *goal))
     rows.append(Row(NAME, "ours: peak RSS", f"{ours_peak:.0f} MB", "<= 150 MB", ours_peak <= 150))
     return rows
