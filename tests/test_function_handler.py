@@ -86,8 +86,9 @@ def test_import_function_loads_nothing_heavy() -> None:
     assert result.stdout.strip() == "[]", result.stdout
 
 
-def test_a_plain_connect_loads_nothing_heavy() -> None:
-    # Only a connect URL that asks for something (?batch=1) needs the store at CONNECT.
+def test_a_plain_connect_loads_nothing_heavy_when_warm_up_is_off() -> None:
+    # Only a connect URL that asks for something (?batch=1) needs the store at CONNECT (the
+    # default warm-up, AGENTS_WARM_UP=connect, loads everything there by design).
     probe = (
         "import sys, function; "
         "connect = {'requestContext': {'connectionId': 'c1', 'eventType': 'CONNECT'}, "
@@ -95,8 +96,9 @@ def test_a_plain_connect_loads_nothing_heavy() -> None:
         "print(function.handler(connect, None)['statusCode'], "
         "[m for m in ('agents', 'openai', 'grpc', 'yandexcloud') if m in sys.modules])"
     )
+    env = os.environ | {"AGENTS_WARM_UP": "off"}
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "200 []", result.stdout
 
