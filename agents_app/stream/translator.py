@@ -100,13 +100,10 @@ class Translator:
             message_id = self._messages.get(data.output_index)
             if message_id is None:
                 message_id = self._open_message(data.output_index, events)
-            # The hottest event of a run, built from the SDK's already typed fields: not
-            # validated again (a delta is the bulk of a run's CPU otherwise).
-            events.append(
-                TextDelta.model_construct(
-                    **self._ids, message_id=message_id, agent=self._agent_id, delta=data.delta
-                )
+            delta = TextDelta(
+                **self._ids, message_id=message_id, agent=self._agent_id, delta=data.delta
             )
+            events.append(delta)
             return events
         if isinstance(data, ResponseOutputItemDoneEvent):
             item = data.item
