@@ -13,8 +13,10 @@ Two cases, each measured against the seed in the same run, trials alternating:
   integration, so its instance starts on the first message. The time CONNECT took is shown
   too: in `connect` mode the handshake waits for the warm-up.
 
-Both talk to the same scripted model and loopback Connection Service (`bench.services`); the
-delta's arrival is stamped there (CLOCK_MONOTONIC is one clock for every process). Here the
+Ours imports only what its function.zip installs (`as_deployed`: the CLI's packages, which
+the zip leaves out, are not importable in its children). Both talk to the same scripted
+model and loopback Connection Service (`bench.services`); the delta's arrival is stamped
+there (CLOCK_MONOTONIC is one clock for every process). Here the
 instance keeps its CPU between invocations; on the platform it may not, which is the
 trade-off `load` makes (README, deploy section). Peak RSS is the child's whole life after
 exec (VmHWM, reported by the child).
@@ -30,6 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from agents_app.function_zip import as_deployed, undeployed_modules
 from bench.cold_import import SEED_IMPORTS
 from bench.common import PYTHON, ROOT, Row, Services, bench_env
 
@@ -146,8 +149,12 @@ def run(quick: bool = False) -> list[Row]:
             SEED_CONNECTIONS_ENDPOINT=services.grpc_target,
             SEED_TOKEN=services.token,
         )
-        cases = [("seed", SEED, seed_env), ("ours", OURS, ours_env)] + [
-            (mode, OURS_CONNECT_FIRST, ours_env | {"AGENTS_WARM_UP": mode}) for mode in MODES
+        # Ours runs with what its function.zip installs, no more (the CLI's packages are
+        # left out of it); the seed's code imports only its own requirements anyway.
+        deployed = as_deployed(undeployed_modules())
+        cases = [("seed", SEED, seed_env), ("ours", deployed + OURS, ours_env)] + [
+            (mode, deployed + OURS_CONNECT_FIRST, ours_env | {"AGENTS_WARM_UP": mode})
+            for mode in MODES
         ]
         for _ in range(repeats):  # alternating, so drift hits every case alike
             for name, code, env in cases:
@@ -156,7 +163,7 @@ def run(quick: bool = False) -> list[Row]:
     if quick:
         return rows
     seed_import = [imports_only(SEED_IMPORTS) for _ in range(repeats)]
-    ours_import = [imports_only("import function") for _ in range(repeats)]
+    ours_import = [imports_only(deployed + "import function") for _ in range(repeats)]
     return [
         *rows,
         Row(

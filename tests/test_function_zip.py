@@ -9,7 +9,13 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
-from agents_app.function_zip import ROOT, _read_lock, build_function_zip
+from agents_app.function_zip import (
+    ROOT,
+    _read_lock,
+    as_deployed,
+    build_function_zip,
+    undeployed_modules,
+)
 
 
 def test_zip_is_deterministic_and_pinned(tmp_path: Path) -> None:
@@ -32,20 +38,24 @@ def test_zip_is_deterministic_and_pinned(tmp_path: Path) -> None:
     assert {"openai-agents", "openai", "yandexcloud", "grpcio", "structlog"} <= set(pinned)
     assert all(lock[name.replace(".", "-")] == version for name, version in pinned.items())
     assert not {"pytest", "mypy", "ruff"} & set(pinned)
+    # The command line's packages stay out: structlog would import rich at every cold start.
+    assert not {"typer", "rich"} & set(pinned)
 
 
 def test_unpacked_zip_imports_with_nothing_from_the_checkout(tmp_path: Path) -> None:
     report = build_function_zip(tmp_path / "function.zip")
     unpacked = tmp_path / "function"
     zipfile.ZipFile(report.path).extractall(unpacked)
-    probe = (
+    # Only what the zip's requirements install can be imported, as in the cloud.
+    probe = as_deployed(undeployed_modules()) + (
         "import function, agents_app, tools;"
         "from agents_app.engine import Engine;"
         "from agents_app.settings import Settings;"
         "engine = Engine.from_settings(Settings(provider='offline'));"
         "connect = {'requestContext': {'connectionId': 'c', 'eventType': 'CONNECT'}};"
         "print(function.handler(connect, None));"
-        "print(agents_app.__file__); print(tools.__file__); print(sorted(engine.graph.agents))"
+        "print(agents_app.__file__); print(tools.__file__); print(sorted(engine.graph.agents));"
+        "print(sorted({'rich', 'typer'} & set(sys.modules)))"
     )
     # -S: no site processing, so the editable install's path hook cannot reach the checkout;
     # third-party packages come from site-packages given explicitly.
@@ -67,3 +77,4 @@ def test_unpacked_zip_imports_with_nothing_from_the_checkout(tmp_path: Path) -> 
     assert lines[0] == "{'statusCode': 200}"
     assert lines[1].startswith(str(unpacked)) and lines[2].startswith(str(unpacked))
     assert "joker" in lines[3] and str(ROOT) not in result.stdout
+    assert lines[4] == "[]"  # a CONNECT warms the whole function path up without them
