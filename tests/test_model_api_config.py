@@ -13,7 +13,7 @@ from agents_app.engine import Engine
 from agents_app.testing import Reply, ScriptedOpenAIServer, Text
 from tests.config_helpers import TOOLS, write
 from tests.test_cli import agents_app
-from tests.test_model_backends import remote_settings
+from tests.test_model_backends import remote_settings, run
 
 YANDEX_CHAT = ModelApi("yandex", "chat_completions")
 YANDEX_RESPONSES = ModelApi("yandex", "responses")
@@ -143,8 +143,6 @@ async def test_the_request_carries_the_saved_prompt(
     }
     srv.enqueue(Reply([Text("Sunny in Moscow.")], expect={"prompt": expected}))
     settings = remote_settings(srv, config_path=write(tmp_path, SAVED_PROMPT))
-    from tests.test_model_backends import run
-
     events = await run(Engine.from_settings(settings), "weather?")
     assert events[-1].type == "run.completed", events[-1]
     # The saved prompt holds the instructions: none are sent over them.
