@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from agents_app.dispatch.outbox import Outbox
@@ -202,3 +203,47 @@ async def test_logged_events_fit_a_gateway_frame_with_gap_free_seq(tmp_path: Pat
     events = [json.loads(raw) for _, raw in rows]
     assert sum(len(e.get("delta", "")) for e in events) == 250_000
     assert len(rows) > 8  # 250 kB of deltas cannot travel in fewer 32 KB frames
+
+
+class Recorder:
+    """A subscriber that keeps each batch the log hands it."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.batches: list[list[RunEvent]] = []
+
+    def deliver(self, events: Sequence[RunEvent]) -> asyncio.Future[None]:
+        self.batches.append(list(events))
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        sent.set_result(None)
+        return sent
+
+    def prime(self, events: Sequence[RunEvent]) -> None:
+        return None
+
+
+async def test_a_burst_over_a_few_loop_turns_is_published_as_one_batch(tmp_path: Path) -> None:
+    log = RunLog("run_1", "c1", store(tmp_path)).start()
+    recorder = Recorder()
+    log.subscribe(recorder)
+    for word in ("a ", "b ", "c "):
+        log.put(delta(word))
+        await asyncio.sleep(0)  # a model streaming faster than the loop turns
+    await asyncio.sleep(0.05)
+    assert [[e.delta for e in b] for b in recorder.batches] == [["a b c "]]  # type: ignore[attr-defined]
+    log.put(completed())
+    await log.close()
+
+
+async def test_a_paced_stream_is_published_as_it_comes(tmp_path: Path) -> None:
+    log = RunLog("run_1", "c1", store(tmp_path)).start()
+    recorder = Recorder()
+    log.subscribe(recorder)
+    for word in ("a ", "b "):
+        log.put(delta(word))
+        await asyncio.sleep(0.01)  # the writer went out before the next word
+        assert recorder.batches[-1][0].delta == word  # type: ignore[attr-defined]
+    log.put(completed())
+    await log.close()
+    assert len(recorder.batches) == 3

@@ -1,12 +1,16 @@
 """`RunLog`: one run's events on their way out — coalesced, numbered, logged, published.
 
 The run puts events and moves on; it never waits for the store or a network. One writer task
-drains the queue: whatever piled up while the previous batch was being delivered is merged
+takes what is pending: whatever piled up while the previous batch was being delivered is merged
 (consecutive deltas of a message become one), cut to fit a frame, numbered (`seq`: gap-free,
-what is logged is what every client sees) and handed to the live subscribers. The writer
-waits for its subscribers (at most `PACE_S`), so a slow client gets fewer, larger events
-instead of a backlog — and a stalled one cannot stall the log, which is written for the
-clients that are not listening yet.
+what is logged is what every client sees) and handed to the live subscribers.
+
+Woken, the writer first lets a burst (a model streaming faster than the loop turns) go on
+for up to `SETTLE_TURNS` loop turns while events keep coming: every batch costs a wake-up,
+a publish and a frame per client, a loop turn costs microseconds. A paced model's delta goes
+out after one turn. The writer waits for its subscribers (at most `PACE_S`), so a slow
+client gets fewer, larger events instead of a backlog — and a stalled one cannot stall the
+log, which is written for the clients that are not listening yet.
 
 Appending to the store is the same idea one step aside: one append at a time, lingering
 `LINGER_S` to take everything numbered meanwhile, so a run costs a few store writes, not one
@@ -33,6 +37,9 @@ from agents_app.stream.limits import EVENT_BYTES, fit
 log = structlog.get_logger("agents_app.runs.log")
 PACE_S = 1.0
 LINGER_S = 0.05
+# At most this many loop turns a woken writer waits while events keep arriving; it goes at
+# once when a turn brings none (a paced model: each delta still goes out as it comes).
+SETTLE_TURNS = 8
 
 
 class Subscriber(Protocol):
@@ -65,7 +72,9 @@ class RunLog:
         self._watch = watch  # sees every event as the run emits it (metrics)
         self.conversation_id = conversation_id
         self._store = store
-        self._queue: asyncio.Queue[RunEvent | None] = asyncio.Queue()
+        self._pending: list[RunEvent] = []  # put, not yet taken by the writer
+        self._wake: asyncio.Future[None] | None = None  # the idle writer waits on it
+        self._closing = False
         self._seq = 0
         # Everything numbered so far: a joiner on this process replays from here.
         self.history: list[RunEvent] = []
@@ -83,7 +92,12 @@ class RunLog:
     def put(self, event: RunEvent) -> None:
         if self._watch is not None:
             self._watch(event)
-        self._queue.put_nowait(event)
+        self._pending.append(event)
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
     def subscribe(self, subscriber: Subscriber, after_seq: int = 0) -> asyncio.Future[bool]:
         """Replay what is numbered after `after_seq`, then everything to come.
@@ -112,7 +126,8 @@ class RunLog:
         """Wait until everything put is logged and delivered (the writer's last batch)."""
         if self._writer is None:
             return
-        self._queue.put_nowait(None)
+        self._closing = True
+        self._wake_writer()
         await asyncio.shield(self._writer)
         self._flush_now.set()
         # The last events reach the store before the run counts as over (an instance that
@@ -123,15 +138,26 @@ class RunLog:
             await self._append()
 
     async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            events = [event for event in batch if event is not None]
+            while not self._pending and not self._closing:
+                self._wake = loop.create_future()
+                await self._wake
+            await self._let_burst_finish()
+            events, self._pending = self._pending, []
             if events:
                 await self._publish(self._number(events))
-            if batch[-1] is None:
+            if self._closing and not self._pending:
                 self._settle_all(False)
+                return
+
+    async def _let_burst_finish(self) -> None:
+        for _ in range(SETTLE_TURNS):
+            if self._closing:
+                return
+            seen = len(self._pending)
+            await asyncio.sleep(0)
+            if len(self._pending) == seen:
                 return
 
     def _number(self, events: list[RunEvent]) -> list[RunEvent]:
