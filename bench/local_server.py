@@ -19,9 +19,9 @@ from agents_app.testing.configs import unguarded_config
 from bench.common import PYTHON, ROOT, bench_env, beyond_defaults
 
 JOKE = "Tell me a joke about programming"
-# What one client connection meets in a full run: 40 (latency) or 60 (overhead) messages sent
-# back to back, each opening a conversation of its own. Quick runs send one more than the
-# largest default, so `make bench` cannot meet a limit the smoke test never met.
+# What one client connection meets in a full run: 20 to 60 messages (overhead, latency,
+# observe) sent back to back, each opening a conversation of its own. Quick runs send one more
+# than the largest default, so `make bench` cannot meet a limit the smoke test never met.
 PER_CONNECTION_LIMITS = ("rate_limit_burst", "max_conversations_per_connection")
 QUICK_RUNS = beyond_defaults(*PER_CONNECTION_LIMITS)
 
