@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from agents import Session, SQLiteSession
 
+from agents_app.memory.sqlite_calls import SQLiteCalls
 from agents_app.memory.store import (
     CANCELLED,
     Lease,
     LoggedEvent,
     RunRecord,
     SeqTaken,
-    StoreUnavailable,
     flagged_reason,
 )
 
@@ -92,33 +90,17 @@ class SQLiteStore:
         self._log_ttl_s = log_ttl_s
         self._queue_ttl_s = queue_ttl_s
         self._purged_at = 0.0
-        # One connection, used from worker threads one at a time: opening a connection per
-        # statement cost more than the statements (several run per turn).
-        self._db = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode NORMAL syncs at checkpoints, not at every commit: a run appends to its
-        # log several times a second, and a power cut may lose the last moments of it (an
-        # application crash loses nothing).
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._calls = SQLiteCalls(path, timeout_s=5)
+        db = self._calls.waiting
+        db.execute("PRAGMA journal_mode=WAL")
         # Run logs live minutes: a file from before their current shape drops them rather
         # than migrating (history and conversation state are untouched).
-        if self._db.execute("PRAGMA user_version").fetchone()[0] < _LOG_SHAPE:
-            self._db.executescript(
+        if db.execute("PRAGMA user_version").fetchone()[0] < _LOG_SHAPE:
+            db.executescript(
                 f"DROP TABLE IF EXISTS run_log; DROP TABLE IF EXISTS logged_runs;"
                 f" PRAGMA user_version = {_LOG_SHAPE};"
             )
-        self._db.executescript(_SCHEMA)
-        self._db_lock = threading.Lock()
-
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        def call() -> T:
-            with self._db_lock:
-                return work(self._db)
-
-        try:
-            return await asyncio.to_thread(call)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        db.executescript(_SCHEMA)
 
     def session(self, conversation_id: str) -> Session:
         return SQLiteSession(conversation_id, db_path=self.path, messages_table=HISTORY_TABLE)
@@ -146,12 +128,14 @@ class SQLiteStore:
                     return None
                 if head is not None:
                     db.execute("DELETE FROM run_queue WHERE run_id = ?", (run_id,))
-            return Lease(last_agent=row[0], history_items=_history_items(db, conversation_id))
+                # Inside the transaction: `work` is retried whole if it fails, and a retry
+                # after the lock was taken would find the conversation busy.
+                return Lease(last_agent=row[0], history_items=_history_items(db, conversation_id))
 
-        return await self._run(work)
+        return await self._calls.run(work)
 
     async def refresh(self, conversation_id: str, run_id: str) -> None:
-        await self._run(
+        await self._calls.run(
             lambda db: db.execute(
                 "UPDATE conversation_state SET lock_expires = ?"
                 " WHERE conversation_id = ? AND run_id = ?",
@@ -170,7 +154,7 @@ class SQLiteStore:
             )
             return _head(db, conversation_id, time.time()) is not None
 
-        return await self._run(work)
+        return await self._calls.run(work)
 
     async def request_cancel(self, conversation_id: str, reason: str = CANCELLED) -> bool:
         def work(db: sqlite3.Connection) -> bool:
@@ -182,10 +166,10 @@ class SQLiteStore:
             )
             return cursor.rowcount == 1
 
-        return await self._run(work)
+        return await self._calls.run(work)
 
     async def cancel_requested(self, conversation_id: str, run_id: str) -> str | None:
-        row = await self._run(
+        row = await self._calls.run(
             lambda db: db.execute(
                 "SELECT cancel_run_id FROM conversation_state WHERE conversation_id = ?",
                 (conversation_id,),
@@ -217,18 +201,19 @@ class SQLiteStore:
                 if "UNIQUE" not in str(exc):
                     raise  # any other constraint is a broken store, not a duplicate seq
                 raise SeqTaken(run_id) from exc
-            if expires - self._purged_at > PURGE_EVERY_S:
+            if purge:
                 self._purged_at = expires
                 _purge(db, time.time())
 
-        await self._run(work)
+        purge = expires - self._purged_at > PURGE_EVERY_S
+        await self._calls.run(work, at_once=not purge)  # a purge may take long: not on the loop
 
     async def read_events(
         self, run_id: str, after_seq: int, *, wait_s: float = 0.0
     ) -> list[LoggedEvent]:
         deadline = time.monotonic() + wait_s
         while True:
-            rows = await self._run(
+            rows = await self._calls.run(
                 lambda db: db.execute(
                     "SELECT seq, event FROM run_log WHERE run_id = ? AND seq > ?"
                     " AND EXISTS (SELECT 1 FROM logged_runs WHERE run_id = ? AND expires >= ?)"
@@ -267,7 +252,7 @@ class SQLiteStore:
             ).fetchone()
             return None if last is None else RunRecord(last[0], str(conversation_id), False)
 
-        return await self._run(work)
+        return await self._calls.run(work)
 
     async def enqueue(
         self, conversation_id: str, run_id: str, record: str, *, cap: int | None, front: bool
@@ -291,10 +276,10 @@ class SQLiteStore:
                 )
                 return 1 if front else int(count) + 1
 
-        return await self._run(work)
+        return await self._calls.run(work)
 
     async def queue(self, conversation_id: str) -> list[tuple[str, str]]:
-        rows = await self._run(
+        rows = await self._calls.run(
             lambda db: db.execute(
                 "SELECT run_id, record FROM run_queue WHERE conversation_id = ? AND expires >= ?"
                 " ORDER BY pos",
@@ -304,7 +289,7 @@ class SQLiteStore:
         return [(str(run_id), str(record)) for run_id, record in rows]
 
     async def queued_in(self, run_id: str) -> str | None:
-        row = await self._run(
+        row = await self._calls.run(
             lambda db: db.execute(
                 "SELECT conversation_id FROM run_queue WHERE run_id = ? AND expires >= ?",
                 (run_id, time.time()),
@@ -313,7 +298,7 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     async def dequeue(self, conversation_id: str, run_id: str) -> bool:
-        cursor = await self._run(
+        cursor = await self._calls.run(
             lambda db: db.execute(
                 "DELETE FROM run_queue WHERE conversation_id = ? AND run_id = ?",
                 (conversation_id, run_id),
@@ -324,7 +309,7 @@ class SQLiteStore:
     async def save_approval(
         self, run_id: str, conversation_id: str, record: str, ttl_s: float
     ) -> None:
-        await self._run(
+        await self._calls.run(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO approvals (run_id, conversation_id, record, expires)"
                 " VALUES (?, ?, ?, ?)",
@@ -333,7 +318,7 @@ class SQLiteStore:
         )
 
     async def approval(self, run_id: str) -> tuple[str, str] | None:
-        row = await self._run(
+        row = await self._calls.run(
             lambda db: db.execute(
                 "SELECT conversation_id, record FROM approvals WHERE run_id = ? AND expires >= ?",
                 (run_id, time.time()),
@@ -342,7 +327,7 @@ class SQLiteStore:
         return None if row is None else (str(row[0]), str(row[1]))
 
     async def take_approval(self, run_id: str) -> bool:
-        cursor = await self._run(
+        cursor = await self._calls.run(
             lambda db: db.execute(
                 "DELETE FROM approvals WHERE run_id = ? AND expires >= ?", (run_id, time.time())
             )
@@ -350,7 +335,7 @@ class SQLiteStore:
         return cursor.rowcount == 1
 
     async def pending_approval(self, conversation_id: str) -> str | None:
-        row = await self._run(
+        row = await self._calls.run(
             lambda db: db.execute(
                 "SELECT run_id FROM approvals WHERE conversation_id = ? AND expires >= ?"
                 " ORDER BY expires DESC LIMIT 1",
@@ -360,7 +345,7 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     async def save_connection(self, connection_id: str, record: str, ttl_s: float) -> None:
-        await self._run(
+        await self._calls.run(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO connections (connection_id, record, expires)"
                 " VALUES (?, ?, ?)",
@@ -369,7 +354,7 @@ class SQLiteStore:
         )
 
     async def connection(self, connection_id: str) -> str | None:
-        row = await self._run(
+        row = await self._calls.run(
             lambda db: db.execute(
                 "SELECT record FROM connections WHERE connection_id = ? AND expires >= ?",
                 (connection_id, time.time()),
@@ -378,12 +363,7 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     async def aclose(self) -> None:
-        # Under the lock: closing while a worker thread runs a statement crashes the process.
-        def close() -> None:
-            with self._db_lock:
-                self._db.close()
-
-        await asyncio.to_thread(close)
+        await self._calls.aclose()
 
 
 def _purge(db: sqlite3.Connection, now: float) -> None:
