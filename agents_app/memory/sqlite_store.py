@@ -11,7 +11,6 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
-from typing import TypeVar
 
 from agents import Session, SQLiteSession
 
@@ -25,7 +24,6 @@ from agents_app.memory.store import (
     flagged_reason,
 )
 
-T = TypeVar("T")
 POLL_S = 0.05  # how often a reader waiting for new log rows looks again
 PURGE_EVERY_S = 60.0
 # The SDK session's table of history items (its default name, said here: `claim` counts them).
@@ -181,6 +179,7 @@ class SQLiteStore:
         self, run_id: str, conversation_id: str, events: list[LoggedEvent]
     ) -> None:
         expires = time.time() + self._log_ttl_s
+        purge = expires - self._purged_at > PURGE_EVERY_S
 
         def work(db: sqlite3.Connection) -> None:
             try:
@@ -205,7 +204,6 @@ class SQLiteStore:
                 self._purged_at = expires
                 _purge(db, time.time())
 
-        purge = expires - self._purged_at > PURGE_EVERY_S
         await self._calls.run(work, at_once=not purge)  # a purge may take long: not on the loop
 
     async def read_events(
