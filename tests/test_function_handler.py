@@ -16,6 +16,7 @@ from agents_app.cloud import runtime as runtime_module
 from agents_app.cloud.gateway_event import BadEvent, parse_gateway_event
 from agents_app.cloud.runtime import reset_runtime
 from agents_app.gateway.serve import load_handler
+from agents_app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +61,32 @@ def test_connect_is_accepted_without_loading_the_engine_when_warm_up_is_off(
     reset_runtime()
     assert load_handler()(event("CONNECT", body=None), None) == {"statusCode": 200}
     assert runtime_module._runtime is None
+
+
+def test_connect_on_a_running_instance_reads_its_settings_not_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Building Settings reads and validates the whole environment (~1 ms a handshake).
+    monkeypatch.setenv("AGENTS_WARM_UP", "off")
+    monkeypatch.setenv("AGENTS_AUTH_TOKEN", "s3cret-token")
+    reset_runtime()
+    handler = load_handler()
+    runtime_module.get_runtime()  # as after the instance's first message
+    built: list[object] = []
+    real_init = Settings.__init__
+
+    def counting(self: Settings, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Settings, "__init__", counting)
+    try:
+        good = event("CONNECT", body=None, headers={"Authorization": "Bearer s3cret-token"})
+        assert handler(good, None) == {"statusCode": 200}
+        assert handler(event("CONNECT", body=None), None)["statusCode"] == 403
+        assert built == []
+    finally:
+        reset_runtime()
 
 
 def test_event_parsing() -> None:

@@ -103,9 +103,9 @@ def _remember_options(event: GatewayEvent) -> None:
 
 def _authorised(event: GatewayEvent) -> bool:
     from agents_app.access import token_matches
-    from agents_app.settings import Settings
+    from agents_app.cloud.runtime import instance_settings
 
-    token = Settings().auth_token
+    token = instance_settings().auth_token
     expected = token.get_secret_value() if token is not None else None
     return token_matches(expected, event.headers, event.query)
 

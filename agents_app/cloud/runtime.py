@@ -190,6 +190,15 @@ def get_runtime() -> FunctionRuntime:
         return _runtime
 
 
+def instance_settings() -> Settings:
+    """The instance's settings without making its runtime: a CONNECT reads the token and the
+    warm-up mode, and an `off` instance's CONNECT must build nothing. Building `Settings`
+    reads and validates the whole environment (~1 ms), so once the runtime exists its copy
+    serves every later handshake."""
+    runtime = _runtime
+    return runtime.settings if runtime is not None else Settings()
+
+
 def reset_runtime() -> None:
     """Drop the instance state (tests, and the emulator when settings change)."""
     global _runtime

@@ -72,10 +72,9 @@ def _warm_in_background() -> None:
 def on_connect() -> None:
     """An accepted CONNECT: in `connect`/`both` mode, return only once the instance is warm."""
     try:
-        from agents_app.cloud.runtime import get_runtime
-        from agents_app.settings import Settings
+        from agents_app.cloud.runtime import get_runtime, instance_settings
 
-        if Settings().warm_up in ("connect", "both"):
+        if instance_settings().warm_up in ("connect", "both"):
             get_runtime().warm_up(rehearse=True)
     except Exception:  # the handshake is accepted all the same; a message reports the problem
         log.exception("warm_up.failed")
