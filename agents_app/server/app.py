@@ -4,6 +4,7 @@ AG-UI over HTTP SSE at `POST /ag-ui`."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -94,6 +95,7 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
         # down and why, the first run does not pay for connecting, and a slow server does
         # not hold up start-up (its agents' runs connect, or fail cleanly, on their own).
         warm_up = asyncio.create_task(engine.mcp.connect(), name="mcp-connect")
+        _freeze_start_up_objects()
         async with watching_if(engine, reload_config):
             yield
         warm_up.cancel()
@@ -127,3 +129,11 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+def _freeze_start_up_objects() -> None:
+    """What start-up made (modules, classes, the graph, pydantic schemas: ~190k objects)
+    lives as long as the server. A full collection walks all of it (~120 ms here, every
+    connection stalled meanwhile); frozen, collections walk only what runs made."""
+    gc.collect()
+    gc.freeze()
