@@ -15,6 +15,7 @@ from pathlib import Path
 from agents import Session, SQLiteSession
 
 from agents_app.memory.sqlite_calls import SQLiteCalls
+from agents_app.memory.sqlite_schema import prepare, purge_expired
 from agents_app.memory.store import (
     CANCELLED,
     Lease,
@@ -28,49 +29,6 @@ POLL_S = 0.05  # how often a reader waiting for new log rows looks again
 PURGE_EVERY_S = 60.0
 # The SDK session's table of history items (its default name, said here: `claim` counts them).
 HISTORY_TABLE = "agent_messages"
-_LOG_SHAPE = 1  # PRAGMA user_version: the shape of run_log / logged_runs this code writes
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversation_state (
-    conversation_id TEXT PRIMARY KEY,
-    run_id TEXT,
-    lock_expires REAL NOT NULL DEFAULT 0,
-    cancel_run_id TEXT,
-    last_agent TEXT
-);
-CREATE TABLE IF NOT EXISTS run_log (
-    run_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    event TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS logged_runs (
-    run_id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    expires REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS logged_runs_by_conversation ON logged_runs (conversation_id, expires);
-CREATE TABLE IF NOT EXISTS approvals (
-    run_id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    record TEXT NOT NULL,
-    expires REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS approvals_by_conversation ON approvals (conversation_id, expires);
-CREATE TABLE IF NOT EXISTS run_queue (
-    run_id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    pos INTEGER NOT NULL,
-    record TEXT NOT NULL,
-    expires REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS run_queue_by_conversation ON run_queue (conversation_id, pos);
-CREATE TABLE IF NOT EXISTS connections (
-    connection_id TEXT PRIMARY KEY,
-    record TEXT NOT NULL,
-    expires REAL NOT NULL
-);
-"""
 
 
 class SQLiteStore:
@@ -89,16 +47,7 @@ class SQLiteStore:
         self._queue_ttl_s = queue_ttl_s
         self._purged_at = 0.0
         self._calls = SQLiteCalls(path, timeout_s=5)
-        db = self._calls.waiting
-        db.execute("PRAGMA journal_mode=WAL")
-        # Run logs live minutes: a file from before their current shape drops them rather
-        # than migrating (history and conversation state are untouched).
-        if db.execute("PRAGMA user_version").fetchone()[0] < _LOG_SHAPE:
-            db.executescript(
-                f"DROP TABLE IF EXISTS run_log; DROP TABLE IF EXISTS logged_runs;"
-                f" PRAGMA user_version = {_LOG_SHAPE};"
-            )
-        db.executescript(_SCHEMA)
+        prepare(self._calls.waiting)
 
     def session(self, conversation_id: str) -> Session:
         return SQLiteSession(conversation_id, db_path=self.path, messages_table=HISTORY_TABLE)
@@ -202,7 +151,7 @@ class SQLiteStore:
                 raise SeqTaken(run_id) from exc
             if purge:
                 self._purged_at = expires
-                _purge(db, time.time())
+                purge_expired(db, time.time())
 
         await self._calls.run(work, at_once=not purge)  # a purge may take long: not on the loop
 
@@ -362,18 +311,6 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         await self._calls.aclose()
-
-
-def _purge(db: sqlite3.Connection, now: float) -> None:
-    with db:
-        db.execute("BEGIN")
-        db.execute(
-            "DELETE FROM run_log WHERE run_id IN"
-            " (SELECT run_id FROM logged_runs WHERE expires < ?)",
-            (now,),
-        )
-        db.execute("DELETE FROM logged_runs WHERE expires < ?", (now,))
-        db.execute("DELETE FROM connections WHERE expires < ?", (now,))
 
 
 def _history_items(db: sqlite3.Connection, conversation_id: str) -> int:
