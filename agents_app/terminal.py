@@ -16,8 +16,9 @@ from uuid import uuid4
 import typer
 
 from agents_app.dispatch.client import Client
-from agents_app.dispatch.dispatcher import Dispatcher, Reply
+from agents_app.dispatch.dispatcher import Dispatcher
 from agents_app.dispatch.outbox import Outbox
+from agents_app.dispatch.replies import Reply
 from agents_app.engine import Engine
 from agents_app.protocol.encoders import new_encoder
 from agents_app.runs.approval import Paused, Verdict

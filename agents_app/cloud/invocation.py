@@ -16,8 +16,9 @@ import structlog
 from agents_app.cloud.connection_options import batch_for
 from agents_app.cloud.gateway_event import GatewayEvent
 from agents_app.cloud.runtime import FunctionRuntime
-from agents_app.dispatch.dispatcher import Dispatcher, Reply, client_gone
+from agents_app.dispatch.dispatcher import Dispatcher, client_gone
 from agents_app.dispatch.outbox import Outbox
+from agents_app.dispatch.replies import Reply
 from agents_app.protocol.encoders import new_encoder
 from agents_app.protocol.events import Error
 from agents_app.sinks.connection_service_client import ConnectionServiceSink

@@ -1,20 +1,33 @@
 """`Dispatcher`: one client's frames → pings, runs started, joined and cancelled, errors.
 
-Every answer to a bad command is built here, so the local WebSocket, the Cloud Function and
-`POST /ag-ui` say the same thing in the same words.
+Every answer to a bad command is decided here (its words are in `replies.py`), so the local
+WebSocket, the Cloud Function and `POST /ag-ui` answer alike.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import difflib
-from dataclasses import dataclass
 
 import structlog
 
 from agents_app.dispatch.client import Client
 from agents_app.dispatch.outbox import Outbox
+from agents_app.dispatch.replies import (
+    APPROVAL_PENDING,
+    BUSY,
+    CONFIG_CHANGED,
+    LOST_TRACK,
+    NO_RUN_TO_CANCEL,
+    NOT_PAUSED,
+    QUEUE_FULL,
+    RATE_LIMITED,
+    STORE_DOWN,
+    TOO_MANY_CONVERSATIONS,
+    Reply,
+    error_reply,
+    unknown_agent,
+)
 from agents_app.memory.store import RunRecord, StoreUnavailable
 from agents_app.protocol.commands import (
     BadFrame,
@@ -25,49 +38,13 @@ from agents_app.protocol.commands import (
     UserMessage,
     parse_frame,
 )
-from agents_app.protocol.events import Error, ErrorCode, Pong, RunQueued, now_ms
+from agents_app.protocol.events import Error, Pong, RunQueued, now_ms
 from agents_app.runs.approval import Paused, Resumption, Verdict
 from agents_app.runs.conversation import ROLLED_BACK, SUPERSEDED
-from agents_app.runs.registry import Run, Runs
+from agents_app.runs.registry import Runs
 from agents_app.runs.turn import Turn
 
 log = structlog.get_logger("agents_app.dispatch")
-
-BUSY = "A run is in progress in this conversation; wait for it, join it (run.join) or cancel it."
-RATE_LIMITED = "Too many messages; slow down a little."
-TOO_MANY_CONVERSATIONS = "Too many conversations on one connection."
-NO_RUN_TO_CANCEL = "No run to cancel."
-QUEUE_FULL = (
-    "Too many messages are waiting in this conversation; wait for the answers, or cancel one."
-)
-STORE_DOWN = "Conversation memory is unavailable right now; please try again shortly."
-APPROVAL_PENDING = (
-    "This conversation waits for a decision on run {run_id}'s tool calls; answer it with "
-    "run.resume first."
-)
-NOT_PAUSED = "No run {run_id!r} waits for approval (unknown, already resumed, or expired)."
-CONFIG_CHANGED = (
-    "The agents' configuration changed since run {run_id} paused, so it cannot go on "
-    "safely; send your message again."
-)
-LOST_TRACK = "The run can no longer be followed (its log expired or is unreachable); join again."
-
-
-@dataclass
-class Reply:
-    """What a frame led to: an error, or a run started or joined (and being followed)."""
-
-    error: Error | None = None
-    run: Run | None = None  # started here, by this frame
-    follow: asyncio.Task[bool] | None = None
-
-    @property
-    def code(self) -> ErrorCode | None:
-        return None if self.error is None else self.error.code
-
-
-def _error(code: ErrorCode, message: str) -> Reply:
-    return Reply(error=Error(code=code, message=message))
 
 
 class Dispatcher:
@@ -102,11 +79,13 @@ class Dispatcher:
             reply = await self._dispatch(frame)
         except StoreUnavailable as exc:
             log.warning("dispatch.store_unavailable", error=str(exc))
-            reply = _error("unavailable", STORE_DOWN)
+            reply = error_reply("unavailable", STORE_DOWN)
         except Exception:
             # A bug of ours must cost this frame, not the client's connection.
             log.exception("dispatch.crashed")
-            reply = _error("unavailable", "Something went wrong on our side; please try again.")
+            reply = error_reply(
+                "unavailable", "Something went wrong on our side; please try again."
+            )
         if reply.error is not None:
             self.outbox.put(reply.error)
         return reply
@@ -117,7 +96,7 @@ class Dispatcher:
         try:
             command = parse_frame(frame, max_bytes=self.engine.settings.max_frame_bytes)
         except BadFrame as bad:
-            return _error(bad.code, bad.message)
+            return error_reply(bad.code, bad.message)
         match command:
             case Ping():
                 self.outbox.put(Pong())
@@ -161,19 +140,19 @@ class Dispatcher:
         if self.client.busy and not (
             strategy == "enqueue" or (superseding and self._follows(turn.conversation_id))
         ):
-            return _error("busy", BUSY)
+            return error_reply("busy", BUSY)
         if turn.agent is not None and turn.agent not in graph.agents:
-            return _error("bad_request", unknown_agent(turn.agent, list(graph.agents)))
+            return error_reply("bad_request", unknown_agent(turn.agent, list(graph.agents)))
         conversation = turn.conversation_id
         client = self.client
         if conversation not in client.conversations:
             if len(client.conversations) >= self.engine.settings.max_conversations_per_connection:
-                return _error("rate_limited", TOO_MANY_CONVERSATIONS)
+                return error_reply("rate_limited", TOO_MANY_CONVERSATIONS)
             client.conversations.add(conversation)
         client.conversation = conversation
         if turn.resume is None and (waiting := await self._pending_approval(conversation)):
             if self.engine.settings.approval_on_message == "refuse":
-                return _error("approval_pending", APPROVAL_PENDING.format(run_id=waiting))
+                return error_reply("approval_pending", APPROVAL_PENDING.format(run_id=waiting))
             # The person moved on: the waiting calls are refused by never running; the model
             # does not see a call left without its result (the SDK leaves it out).
             await self.engine.store.take_approval(waiting)
@@ -186,7 +165,7 @@ class Dispatcher:
         if strategy == "enqueue":
             position = await self.runs.enqueue(turn)
             if position is None:
-                return _error("busy", QUEUE_FULL)
+                return error_reply("busy", QUEUE_FULL)
             self.outbox.put(
                 RunQueued(run_id=turn.run_id, conversation_id=conversation, position=position)
             )
@@ -199,7 +178,7 @@ class Dispatcher:
             await self.runs.cancel(conversation_id=conversation, reason=reason)
             log.info("run.superseding", reason=reason, by=turn.run_id)
         else:
-            return _error("busy", BUSY)
+            return error_reply("busy", BUSY)
         client.started = [*client.started[-15:], turn.run_id]
         record = RunRecord(turn.run_id, conversation, running=True, queued=True)
         return Reply(
@@ -215,15 +194,15 @@ class Dispatcher:
     ) -> Reply:
         """Go on with a run that paused for approval: a decision for every call that waits."""
         if self.client.busy:
-            return _error("busy", BUSY)
+            return error_reply("busy", BUSY)
         store = self.engine.store
         try:
             found = await store.approval(run_id)
         except StoreUnavailable:
-            return _error("unavailable", STORE_DOWN)
+            return error_reply("unavailable", STORE_DOWN)
         paused = _paused(found[1]) if found is not None else None
         if paused is None:
-            return _error("not_found", NOT_PAUSED.format(run_id=run_id))
+            return error_reply("not_found", NOT_PAUSED.format(run_id=run_id))
         waiting = {call.call_id for call in paused.pending}
         if set(verdicts) != waiting:
             missing, unknown = sorted(waiting - set(verdicts)), sorted(set(verdicts) - waiting)
@@ -235,12 +214,14 @@ class Dispatcher:
                 )
                 if part
             )
-            return _error("bad_request", f"Decide every call that waits, and only those: {detail}.")
+            return error_reply(
+                "bad_request", f"Decide every call that waits, and only those: {detail}."
+            )
         if paused.config != self.engine.graph.fingerprint:
-            return _error("bad_request", CONFIG_CHANGED.format(run_id=run_id))
+            return error_reply("bad_request", CONFIG_CHANGED.format(run_id=run_id))
         # Taken once: a second resume, from here or anywhere, finds nothing to act on.
         if not await store.take_approval(run_id):
-            return _error("not_found", NOT_PAUSED.format(run_id=run_id))
+            return error_reply("not_found", NOT_PAUSED.format(run_id=run_id))
         turn = Turn(
             conversation_id=paused.conversation_id,
             text="",
@@ -267,13 +248,13 @@ class Dispatcher:
         self, *, run_id: str | None, conversation_id: str | None, after_seq: int
     ) -> Reply:
         if self.client.busy:
-            return _error("busy", BUSY)
+            return error_reply("busy", BUSY)
         if run_id is None and conversation_id is None:
             conversation_id = self.client.conversation
         record = await self.runs.find(run_id=run_id, conversation_id=conversation_id)
         if record is None:
             what = f"run {run_id!r}" if run_id else f"run in conversation {conversation_id!r}"
-            return _error("not_found", f"No {what}: unknown, or its log has expired.")
+            return error_reply("not_found", f"No {what}: unknown, or its log has expired.")
         self.client.conversation = record.conversation_id
         return Reply(follow=self._follow(record, after_seq))
 
@@ -286,7 +267,7 @@ class Dispatcher:
             conversation_id=None if run_id else client.conversation,
             reason="cancelled by client",
         )
-        return Reply() if cancelled else _error("bad_request", NO_RUN_TO_CANCEL)
+        return Reply() if cancelled else error_reply("bad_request", NO_RUN_TO_CANCEL)
 
     def _follows(self, conversation_id: str) -> bool:
         run = self.runs.local(self.client.current_run or "")
@@ -353,7 +334,7 @@ class Dispatcher:
 
     def admit(self) -> Reply | None:
         """The rate limit, for every frame or request: an error reply when over it."""
-        return None if self.client.rate.take() else _error("rate_limited", RATE_LIMITED)
+        return None if self.client.rate.take() else error_reply("rate_limited", RATE_LIMITED)
 
     async def client_gone(self, reason: str = "client disconnected") -> None:
         await client_gone(self.client, self.runs, reason)
@@ -382,9 +363,3 @@ def _paused(record: str) -> Paused | None:
     except (ValueError, TypeError, KeyError):
         log.warning("approval.unreadable_record")  # written by another version: not resumable
         return None
-
-
-def unknown_agent(agent: str, known: list[str]) -> str:
-    hint = difflib.get_close_matches(agent, known, n=1)
-    suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
-    return f"Unknown agent {agent!r}{suffix}."

@@ -21,8 +21,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from agents_app.access import OriginPolicy, token_matches
 from agents_app.dispatch.client import Client
-from agents_app.dispatch.dispatcher import Dispatcher, Reply
+from agents_app.dispatch.dispatcher import Dispatcher
 from agents_app.dispatch.outbox import Outbox
+from agents_app.dispatch.replies import Reply
 from agents_app.protocol.agui import AgUiEncoder
 from agents_app.protocol.commands import BadFrame
 from agents_app.protocol.encoders import scrubbing
