@@ -17,6 +17,7 @@ from agents_app.dispatch.replies import (
     APPROVAL_PENDING,
     BUSY,
     CONFIG_CHANGED,
+    INTERNAL,
     LOST_TRACK,
     NO_RUN_TO_CANCEL,
     NOT_PAUSED,
@@ -83,9 +84,7 @@ class Dispatcher:
         except Exception:
             # A bug of ours must cost this frame, not the client's connection.
             log.exception("dispatch.crashed")
-            reply = error_reply(
-                "unavailable", "Something went wrong on our side; please try again."
-            )
+            reply = error_reply("unavailable", INTERNAL)
         if reply.error is not None:
             self.outbox.put(reply.error)
         return reply

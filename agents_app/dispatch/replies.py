@@ -1,4 +1,4 @@
-"""What the dispatcher answers a frame with, and the words of every refusal.
+"""What the dispatcher answers a frame with, and the fixed words of its refusals.
 
 One place for them, so the local WebSocket, the Cloud Function and `POST /ag-ui` say the
 same thing in the same words.
@@ -33,6 +33,7 @@ CONFIG_CHANGED = (
     "The agents' configuration changed since run {run_id} paused, so it cannot go on "
     "safely; send your message again."
 )
+INTERNAL = "Something went wrong on our side; please try again."
 LOST_TRACK = "The run can no longer be followed (its log expired or is unreachable); join again."
 
 
