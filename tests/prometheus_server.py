@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -11,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
+from tests.deps import missing
 from tests.redis_server import _free_port
 
 
@@ -21,9 +20,7 @@ class PrometheusServer:
         binary = shutil.which("prometheus")
         if binary is None:
             message = "prometheus is not installed (make system-deps installs it)"
-            if os.environ.get("CI"):
-                pytest.fail(message)  # in CI a missing dependency is a failure, never a skip
-            pytest.skip(message)
+            missing(message)  # in CI a failure, never a skip
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         folder = Path(tempfile.mkdtemp(prefix="prometheus-"))
