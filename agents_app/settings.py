@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     batch_linger_ms: float = Field(
         default=100.0, ge=0, le=1000, validation_alias="AGENTS_BATCH_LINGER_MS"
     )
+    # Cloud Function, clients of batch frames: text goes at most once this long (counted from
+    # the invocation's start, then from each message with text), so a paced model costs a Send
+    # per interval, not per word, and a fast answer one message (0: text goes when it can).
+    batch_text_interval_ms: float = Field(
+        default=100.0, ge=0, le=1000, validation_alias="AGENTS_BATCH_TEXT_INTERVAL_MS"
+    )
     # Cloud Function, clients of batch frames: the frame that ends the invocation's run is the
     # MESSAGE answer's body (the gateway sends it) instead of a Send; false: every frame a Send.
     answer_last_frame: bool = Field(default=True, validation_alias="AGENTS_ANSWER_LAST_FRAME")

@@ -258,3 +258,65 @@ async def test_a_lingering_event_goes_out_when_its_time_is_up() -> None:
     await asyncio.sleep(0.02)
     assert len(sink.frames) == 1
     await outbox.aclose()
+
+
+# -- text at an interval (the Cloud Function's batch clients) ---------------------------
+
+
+def frame_events(frame: str) -> list[str]:
+    parsed = json.loads(frame)
+    return [e["type"] for e in (parsed if isinstance(parsed, list) else [parsed])]
+
+
+async def test_text_waits_for_its_interval_and_the_end_takes_it_at_once() -> None:
+    run = run_events(deltas=3)  # run.started, message.started, 3 deltas, run.completed
+    sink = TimedSink()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    outbox = Outbox(sink, encode_json, batch=True, text_interval_s=0.3).start()
+    outbox.deliver(run[:3])
+    await asyncio.sleep(0.1)
+    assert sink.frames == []  # nothing in flight, yet text waits: the start counts as a send
+    await asyncio.sleep(0.3)
+    assert len(sink.frames) == 1 and 0.29 < sink.frames[0][0] - began < 0.39
+    outbox.deliver(run[3:4])
+    await asyncio.sleep(0.05)
+    outbox.deliver(run[4:5])
+    await asyncio.sleep(0.1)
+    assert len(sink.frames) == 1  # within the interval after the last text went
+    ended = loop.time()
+    outbox.deliver(run[5:])  # the end never waits, and takes the waiting text along
+    await asyncio.sleep(0.01)
+    assert len(sink.frames) == 2 and sink.frames[1][0] - ended < 0.05
+    await outbox.aclose()
+    assert frame_events(sink.frames[0][1]) == ["run.started", "message.started", "text.delta"]
+    assert frame_events(sink.frames[1][1]) == ["text.delta", "text.delta", "run.completed"]
+    assert flatten([frame for _, frame in sink.frames]) == [json.loads(encode_json(e)) for e in run]
+
+
+async def test_text_goes_once_its_interval_is_up_and_only_with_batch_frames() -> None:
+    run = run_events(deltas=2)
+    sink = TimedSink()
+    began = asyncio.get_running_loop().time()
+    outbox = Outbox(sink, encode_json, batch=True, text_interval_s=0.1).start()
+    outbox.deliver(run[:3])
+    await asyncio.sleep(0.15)
+    assert len(sink.frames) == 1 and 0.09 < sink.frames[0][0] - began < 0.15
+    outbox.deliver(run[3:4])
+    await asyncio.sleep(0.01)
+    assert len(sink.frames) == 1
+    await asyncio.sleep(0.15)
+    assert len(sink.frames) == 2 and 0.09 < sink.frames[1][0] - sink.frames[0][0] < 0.15
+    outbox.put(Pong())  # connection events do not wait either
+    await asyncio.sleep(0.01)
+    assert len(sink.frames) == 3
+    await outbox.aclose()
+    # Without batch frames text never waits, whatever is asked.
+    sink = TimedSink()
+    outbox = Outbox(sink, encode_json, text_interval_s=0.5).start()
+    outbox.deliver(run[:3])
+    await asyncio.sleep(0.01)
+    outbox.deliver(run[3:4])
+    await asyncio.sleep(0.02)
+    assert len(sink.frames) == 4
+    await outbox.aclose()

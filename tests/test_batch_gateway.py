@@ -127,3 +127,27 @@ async def test_the_function_lets_events_without_text_wait_for_company(
     types = [e["type"] for e in second]
     assert types[:2] == ["run.started", "agent.switched"] and "text.delta" in types
     assert_whole_run([first, *second, *rest.events])
+
+
+async def test_the_function_sends_a_paced_answer_at_its_text_interval(
+    function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    words = [f"w{i} " for i in range(30)]  # a word every 20 ms: a hosted model's pace
+    monkeypatch.setenv("AGENTS_PROVIDER", "openai")
+    monkeypatch.setenv("API_KEY", "sk-test")
+    sends: dict[str, int] = {}
+    for interval in ("0", "100"):
+        monkeypatch.setenv("AGENTS_BATCH_TEXT_INTERVAL_MS", interval)
+        with ScriptedOpenAIServer() as srv:
+            srv.enqueue(Reply([Text("".join(words), chunks=words)], delay_s=0.02))
+            monkeypatch.setenv("BASE_URL", srv.base_url)
+            async with running_gateway(load_handler(), port=0) as running:
+                got = await stream(running.url + "?batch=1", new_instance=False)
+                sends[interval] = sum(running.registry.sends.values())
+        reset_runtime()
+        assert_whole_run(got.events)
+        assert "".join(e["delta"] for e in got.events if e["type"] == "text.delta") == "".join(
+            words
+        )
+    # ~0.6 s of text: a Send a word or so without the interval, one per 100 ms with it.
+    assert sends["100"] * 2 < sends["0"], sends

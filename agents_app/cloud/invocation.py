@@ -66,8 +66,10 @@ async def handle_message(
         on_closed=lambda: runtime.spawn(client_gone(client, runtime.runs, "connection lost")),
         max_frame_bytes=EVENT_BYTES,
         batch=batch,
-        # Each message is a Send here: events without text may wait a moment for company.
+        # Each message is a Send here: events without text may wait a moment for company,
+        # and text comes at most once an interval.
         linger_s=runtime.settings.batch_linger_ms / 1000,
+        text_interval_s=runtime.settings.batch_text_interval_ms / 1000,
     ).start()
     if batch and runtime.settings.answer_last_frame:
         # The end of the last run this invocation follows: nothing comes after it but the

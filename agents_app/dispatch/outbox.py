@@ -9,8 +9,11 @@ With `batch` (a client that asked for batch frames), everything queued while the
 send was in flight goes out together, as JSON arrays within the frame limit: a gateway
 `Send` costs the same ~20 ms for one event or thirty. With `linger_s` too, events that show
 no text and end nothing (run.started, agent.switched, tool calls, message boundaries) wait
-that long for company even when nothing is in flight; text and terminal events never wait,
-and take whatever waits along.
+that long for company even when nothing is in flight. With `text_interval_s`, text goes at
+most once an interval (counted from the previous message with text, or from the outbox's
+start): a model that streams a word every 20 ms no longer costs a `Send` a word, and a fast
+answer ends in one message instead of behind `Send`s in series. Terminal events and
+connection events never wait, and take whatever waits along.
 """
 
 from __future__ import annotations
@@ -40,10 +43,14 @@ class Outbox:
         max_frame_bytes: int | None = None,
         batch: bool = False,
         linger_s: float = 0.0,
+        text_interval_s: float = 0.0,
     ) -> None:
         self._sink = sink
         self.batch = batch
         self._linger_s = linger_s if batch else 0.0
+        self._text_interval_s = text_interval_s if batch else 0.0
+        # Loop time: when the last message with text began (at first: when the outbox did).
+        self._text_began = 0.0
         self._encode = encoder
         self._on_closed = on_closed
         self._max_frame_bytes = max_frame_bytes
@@ -56,6 +63,7 @@ class Outbox:
         self._frame_watchers: list[Callable[[], None]] = []
 
     def start(self) -> Outbox:
+        self._text_began = asyncio.get_running_loop().time()
         self._task = asyncio.create_task(self._send_loop(), name="outbox")
         return self
 
@@ -104,11 +112,14 @@ class Outbox:
         try:
             while (item := await self._queue.get()) is not None:
                 items, last = ([item], False) if not self.batch else self._with_queued(item)
-                if self._linger_s:
+                if self._linger_s or self._text_interval_s:
                     items, last = await self._with_company(items, last)
                 try:
                     if self.batch:
-                        await self._send_batched([e for events, _ in items for e in events])
+                        events = [e for events, _ in items for e in events]
+                        if any(isinstance(e, TextDelta) for e in events):
+                            self._text_began = asyncio.get_running_loop().time()
+                        await self._send_batched(events)
                     else:
                         for event in item[0]:
                             await self._send(event)
@@ -135,15 +146,18 @@ class Outbox:
         return items, False
 
     async def _with_company(self, items: list[_Item], last: bool) -> tuple[list[_Item], bool]:
-        """Wait up to `linger_s` while everything at hand can wait, taking what comes."""
+        """Wait while everything at hand may wait (`_may_wait_until`), taking what comes."""
         loop = asyncio.get_running_loop()
-        until = loop.time() + self._linger_s
-        while not last and all(_can_wait(e) for events, _ in items for e in events):
+        linger_until = loop.time() + self._linger_s
+        while not last:
+            left = self._may_wait_until(items, linger_until) - loop.time()
+            if left <= 0:
+                break
             # Taken on: the run's log may hand over what comes next, for this message.
             for _, sent in items:
                 if sent is not None and not sent.done():
                     sent.set_result(None)
-            got, item = await self._get_within(until - loop.time())
+            got, item = await self._get_within(left)
             if not got:
                 break
             if item is None:
@@ -151,6 +165,15 @@ class Outbox:
             more, last = self._with_queued(item)
             items += more
         return items, last
+
+    def _may_wait_until(self, items: list[_Item], linger_until: float) -> float:
+        """The loop time until which `items` may wait for company (the past: send now)."""
+        events = [event for events, _ in items for event in events]
+        if not all(isinstance(e, TextDelta) or _can_wait(e) for e in events):
+            return 0.0  # a terminal or a connection event: never kept waiting
+        if not any(isinstance(e, TextDelta) for e in events):
+            return linger_until
+        return self._text_began + self._text_interval_s
 
     async def _get_within(self, timeout_s: float) -> tuple[bool, _Item | None]:
         """(True, the next queued item), or (False, None) after `timeout_s`. Never loses an
