@@ -16,6 +16,7 @@ from agents import Session, SQLiteSession
 
 from agents_app.memory.sqlite_calls import SQLiteCalls
 from agents_app.memory.sqlite_schema import prepare, purge_expired
+from agents_app.memory.sqlite_sessions import SessionPool
 from agents_app.memory.store import (
     CANCELLED,
     Lease,
@@ -48,13 +49,14 @@ class SQLiteStore:
         self._purged_at = 0.0
         self._calls = SQLiteCalls(path, timeout_s=5)
         prepare(self._calls.waiting)
+        self._sessions = SessionPool(path, HISTORY_TABLE)
 
     def session(self, conversation_id: str) -> Session:
-        return SQLiteSession(conversation_id, db_path=self.path, messages_table=HISTORY_TABLE)
+        return self._sessions.lend(conversation_id)
 
     async def release_session(self, session: Session) -> None:
         if isinstance(session, SQLiteSession):
-            session.close()
+            self._sessions.give_back(session)
 
     async def claim(self, conversation_id: str, run_id: str) -> Lease | None:
         def work(db: sqlite3.Connection) -> Lease | None:
@@ -310,6 +312,7 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     async def aclose(self) -> None:
+        self._sessions.close()
         await self._calls.aclose()
 
 

@@ -1,0 +1,62 @@
+"""The SQLite store lends its SDK sessions out and keeps them for the next conversation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agents import Session
+
+from agents_app.memory.sqlite_sessions import KEEP
+from agents_app.memory.sqlite_store import SQLiteStore
+
+
+def said(text: str) -> list[Any]:
+    return [{"role": "user", "content": text}]
+
+
+async def test_a_session_serves_the_next_conversation_and_keeps_each_history_apart(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "memory.db", lock_ttl_s=5)
+    first = store.session("a")
+    await first.add_items(said("to a"))
+    await store.release_session(first)
+    second = store.session("b")
+    assert second is first  # not made (and its file opened) again
+    assert await second.get_items() == []
+    await second.add_items(said("to b"))
+    await store.release_session(second)
+    again = store.session("a")
+    assert [item["content"] for item in await again.get_items()] == ["to a"]
+    await store.release_session(again)
+    await store.aclose()
+    reopened = SQLiteStore(tmp_path / "memory.db", lock_ttl_s=5)
+    for conversation, text in (("a", "to a"), ("b", "to b")):
+        session = reopened.session(conversation)
+        assert [item["content"] for item in await session.get_items()] == [text]
+        await reopened.release_session(session)
+    await reopened.aclose()
+
+
+async def test_sessions_lent_at_once_are_all_distinct_and_only_a_few_are_kept(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "memory.db", lock_ttl_s=5)
+    lent: list[Session] = [store.session(f"c{i}") for i in range(KEEP + 2)]
+    assert len({id(session) for session in lent}) == KEEP + 2
+    for index, session in enumerate(lent):
+        await session.add_items(said(f"to c{index}"))
+    for session in lent:
+        await store.release_session(session)
+    # The ones past what is kept were closed; the kept ones serve the next conversations.
+    with pytest.raises(RuntimeError):
+        await lent[-1].get_items()
+    again = [store.session(f"d{i}") for i in range(KEEP + 2)]
+    assert len({id(s) for s in again} & {id(s) for s in lent}) == KEEP
+    for session in again:
+        await store.release_session(session)
+    await store.aclose()
+    with pytest.raises(RuntimeError):  # closing the store closes what it kept
+        await again[0].get_items()
