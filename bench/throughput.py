@@ -3,7 +3,9 @@
 The SDK events of real joke runs (offline model, zero pace) are recorded once, then replayed
 through a fresh `Translator` per run, and every protocol event it yields is stamped with a
 seq and encoded with `encode_json`, as the forwarder does. The figure is protocol events
-(frames) per CPU second; the SDK events fed in per second are shown beside it.
+(frames) per CPU second; the SDK events fed in per second are shown beside it. Held text is
+flushed after every SDK event, as for a paced model (each word its own event): the worst
+case per event. A live burst goes out as a few merged deltas instead.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def replay(
             )
             seq = 0
             for event in events:
-                for out in translator.translate(event):
+                for out in [*translator.translate(event), *translator.flush()]:
                     seq += 1
                     out.seq = seq
                     encode_json(out)

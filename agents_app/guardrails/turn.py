@@ -59,6 +59,10 @@ class TurnGuard:
     def finish(self) -> list[RunEvent]:
         return self._gate.finish()
 
+    def gated(self, events: Iterable[RunEvent]) -> list[RunEvent]:
+        """What of `events` clients may see, the run having failed already (no trip check)."""
+        return self._gate.passing(events)
+
     def failed(self, exc: BaseException) -> tuple[list[RunEvent], Failure] | None:
         """The events and failure a guardrail exception ends the run with; None for others."""
         trip = _trip_of(exc)

@@ -152,9 +152,12 @@ async def _run_turn(
                     session=session,
                 )
                 async for event in result.stream_events():
-                    for out in guard.passing(translator.translate(event), result):
+                    events = translator.translate(event)
+                    if not _more_ready(result):
+                        events += translator.flush()  # the burst is over: its text goes
+                    for out in guard.passing(events, result):
                         emit(out)
-                for out in guard.finish():
+                for out in [*guard.passing(translator.flush(), result), *guard.finish()]:
                     emit(out)
                 if result.interruptions:
                     terminal = await _paused(turn, result, graph, emit, pause, engine)
@@ -181,6 +184,9 @@ async def _run_turn(
                 for out in said:
                     emit(out)
             else:
+                # Text the model sent before it failed is shown, as it would have been.
+                for out in guard.gated(translator.flush()):
+                    emit(out)
                 failure = OUT_OF_TIME if expired else classify(exc)
             terminal = RunFailed(
                 **ids, code=failure.code, message=failure.message, retryable=failure.retryable
@@ -243,6 +249,16 @@ async def _paused(
         )
     log.info("run.interrupted", pending=[call.call_id for call in pending])
     return RunInterrupted(**ids, pending=[call.call_id for call in pending])
+
+
+def _more_ready(result: RunResultStreaming) -> bool:
+    """Whether the SDK has more events ready: the next one comes without waiting.
+
+    The SDK's queue is not public; without it every event counts as the end of a burst, so
+    text goes delta by delta, as it did before text was held.
+    """
+    queue = getattr(result, "_event_queue", None)
+    return isinstance(queue, asyncio.Queue) and not queue.empty()
 
 
 def _ms_since(started: float) -> int:

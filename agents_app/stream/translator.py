@@ -50,6 +50,12 @@ class Translator:
 
     Messages are keyed by output index within the current model response, not by the
     provider's item id: Chat Completions streams carry placeholder ids (`__fake_id__`).
+
+    Text is held while it keeps coming: consecutive deltas of one message become one
+    `text.delta` when something else comes or the caller calls `flush` (when no more SDK
+    events are ready). A model streaming faster than the loop turns sends hundreds of word
+    deltas in a burst; each would have been an event through every layer to the run log,
+    which merges them anyway.
     """
 
     def __init__(
@@ -74,6 +80,8 @@ class Translator:
         self._server_of = server_of
         self._messages: dict[int, str] = {}  # output_index → message_id (current response)
         self._calls: dict[str, _OpenCall] = {}
+        self._text: list[str] = []  # held text, all of one message
+        self._text_message = ""
 
     def expect_call(self, call_id: str, agent: str, tool: str) -> None:
         """A call announced by an earlier run (paused for approval) whose output comes now."""
@@ -84,27 +92,43 @@ class Translator:
         return self._agent_id
 
     def translate(self, event: StreamEvent) -> list[RunEvent]:
+        if isinstance(event, RawResponsesStreamEvent) and isinstance(
+            event.data, ResponseTextDeltaEvent
+        ):
+            return self._delta(event.data)
+        held = self.flush()  # anything else comes after the text before it
+        events: list[RunEvent] = []
         if isinstance(event, RawResponsesStreamEvent):
-            return self._raw(event.data)
-        if isinstance(event, AgentUpdatedStreamEvent):
-            return self._switch(event.new_agent)
-        if isinstance(event, RunItemStreamEvent) and isinstance(event.item, ToolCallOutputItem):
-            return self._tool_output(event.item)
-        return []
+            events = self._raw(event.data)
+        elif isinstance(event, AgentUpdatedStreamEvent):
+            events = self._switch(event.new_agent)
+        elif isinstance(event, RunItemStreamEvent) and isinstance(event.item, ToolCallOutputItem):
+            events = self._tool_output(event.item)
+        return held + events if held else events
+
+    def flush(self) -> list[RunEvent]:
+        """The text held so far, as one delta (none if nothing is held)."""
+        if not self._text:
+            return []
+        text, self._text = "".join(self._text), []
+        return [
+            TextDelta(**self._ids, message_id=self._text_message, agent=self._agent_id, delta=text)
+        ]
+
+    def _delta(self, data: ResponseTextDeltaEvent) -> list[RunEvent]:
+        if not data.delta:
+            return []
+        message_id = self._messages.get(data.output_index)
+        if self._text and message_id == self._text_message:
+            self._text.append(data.delta)
+            return []
+        events = self.flush()
+        if message_id is None:
+            message_id = self._open_message(data.output_index, events)
+        self._text, self._text_message = [data.delta], message_id
+        return events
 
     def _raw(self, data: Any) -> list[RunEvent]:
-        if isinstance(data, ResponseTextDeltaEvent):
-            if not data.delta:
-                return []
-            events: list[RunEvent] = []
-            message_id = self._messages.get(data.output_index)
-            if message_id is None:
-                message_id = self._open_message(data.output_index, events)
-            delta = TextDelta(
-                **self._ids, message_id=message_id, agent=self._agent_id, delta=data.delta
-            )
-            events.append(delta)
-            return events
         if isinstance(data, ResponseOutputItemDoneEvent):
             item = data.item
             if isinstance(item, ResponseOutputMessage):
