@@ -255,7 +255,8 @@ def _more_ready(result: RunResultStreaming) -> bool:
     """Whether the SDK has more events ready: the next one comes without waiting.
 
     The SDK's queue is not public; without it every event counts as the end of a burst, so
-    text goes delta by delta, as it did before text was held.
+    text goes delta by delta, as it did before text was held (tests/test_text_bursts.py
+    fails then, so an SDK upgrade that moves it is noticed).
     """
     queue = getattr(result, "_event_queue", None)
     return isinstance(queue, asyncio.Queue) and not queue.empty()
