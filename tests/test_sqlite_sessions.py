@@ -60,3 +60,21 @@ async def test_sessions_lent_at_once_are_all_distinct_and_only_a_few_are_kept(
     await store.aclose()
     with pytest.raises(RuntimeError):  # closing the store closes what it kept
         await again[0].get_items()
+
+
+async def test_a_session_given_back_twice_or_after_the_store_closed_is_never_left_open(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "memory.db", lock_ttl_s=5)
+    twice, late = store.session("a"), store.session("b")
+    await store.release_session(twice)
+    await store.release_session(twice)  # kept once (never lent to two at a time), still usable
+    lent = [store.session("c"), store.session("d")]
+    assert lent[0] is twice and lent[1] is not twice
+    assert await twice.get_items() == []
+    for session in lent:
+        await store.release_session(session)
+    await store.aclose()
+    await store.release_session(late)  # its run ended after the store closed
+    with pytest.raises(RuntimeError):
+        await late.get_items()

@@ -24,6 +24,7 @@ class SessionPool:
         self._messages_table = messages_table
         self._keep = keep
         self._free: list[SQLiteSession] = []
+        self._closed = False
 
     def lend(self, conversation_id: str) -> SQLiteSession:
         if self._free:
@@ -35,12 +36,15 @@ class SessionPool:
         )
 
     def give_back(self, session: SQLiteSession) -> None:
-        if len(self._free) < self._keep and session not in self._free:
-            self._free.append(session)
+        if session in self._free:
+            return  # given back twice: it is kept already
+        if self._closed or len(self._free) >= self._keep:
+            session.close()  # a run that ended after the store closed, or one too many
         else:
-            session.close()
+            self._free.append(session)
 
     def close(self) -> None:
+        self._closed = True
         free, self._free = self._free, []
         for session in free:
             session.close()
