@@ -18,6 +18,7 @@ from agents_app.server.app import create_app
 from agents_app.server.in_loop import Served, serving
 from agents_app.settings import Settings
 from agents_app.testing import ScriptedOpenAIServer
+from agents_app.testing.configs import unguarded_config
 from tests.web_fakes import fake_web_settings, runtime_for
 from tools.web import client as web_client
 
@@ -44,6 +45,17 @@ def offline_settings(**overrides: Any) -> Settings:
         "log_level": "WARNING",
     }
     return Settings(**(base | overrides))
+
+
+def scripted_settings(srv: ScriptedOpenAIServer) -> Settings:
+    """The scripted model, unguarded, and no retries: each scripted reply is used once."""
+    return offline_settings(
+        provider="openai",
+        api_key="sk-test",
+        base_url=srv.base_url,
+        model_max_retries=0,
+        config_path=unguarded_config(),
+    )
 
 
 @pytest.hookimpl(wrapper=True)

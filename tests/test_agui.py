@@ -15,8 +15,7 @@ from agents_app.protocol.events import Error, Pong, RunEvent
 from agents_app.runs.execute import run_turn
 from agents_app.runs.turn import Turn
 from agents_app.testing import Fail, ScriptedOpenAIServer
-from agents_app.testing.configs import unguarded_config
-from tests.conftest import LiveServer, live_server, offline_settings
+from tests.conftest import LiveServer, live_server, offline_settings, scripted_settings
 from tests.test_cli import agents_app
 
 JOKE = "Tell me a joke about programming"
@@ -117,7 +116,7 @@ async def test_cancelled_run_closes_what_is_open_and_says_cancelled() -> None:
 
 async def test_model_failure_is_a_run_error_with_our_code() -> None:
     with ScriptedOpenAIServer([Fail(500)]) as srv:
-        engine = Engine.from_settings(failing_settings(srv))
+        engine = Engine.from_settings(scripted_settings(srv))
         events: list[RunEvent] = []
         await run_turn(Turn(conversation_id="c", text="hi"), engine=engine, emit=events.append)
     frames = encode_all(AgUiEncoder(), events)
@@ -125,16 +124,6 @@ async def test_model_failure_is_a_run_error_with_our_code() -> None:
     assert frames[-1]["code"] == "model_error"
     assert frames[-1]["metadata"] == {"retryable": True}
     assert frames[-1]["message"]
-
-
-def failing_settings(srv: ScriptedOpenAIServer) -> Any:
-    return offline_settings(
-        provider="openai",
-        api_key="sk-test",
-        base_url=srv.base_url,
-        model_max_retries=0,
-        config_path=unguarded_config(),
-    )
 
 
 def test_connection_events_travel_as_custom_events() -> None:

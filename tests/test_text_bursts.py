@@ -12,26 +12,15 @@ from agents_app.runs import execute
 from agents_app.runs.execute import run_turn
 from agents_app.runs.turn import Turn
 from agents_app.testing import BreakStream, Reply, ScriptedOpenAIServer, Text
-from agents_app.testing.configs import unguarded_config
-from tests.conftest import offline_settings
+from tests.conftest import scripted_settings
 
 WORDS = [f"w{i} " for i in range(200)]
-
-
-def scripted(srv: ScriptedOpenAIServer) -> Any:
-    return offline_settings(
-        provider="openai",
-        api_key="sk-test",
-        base_url=srv.base_url,
-        model_max_retries=0,
-        config_path=unguarded_config(),
-    )
 
 
 async def emitted(*replies: Any) -> list[RunEvent]:
     events: list[RunEvent] = []
     with ScriptedOpenAIServer(list(replies)) as srv:
-        engine = Engine.from_settings(scripted(srv))
+        engine = Engine.from_settings(scripted_settings(srv))
         await run_turn(
             Turn(conversation_id="c", text="hi", agent="joker"), engine=engine, emit=events.append
         )
