@@ -298,15 +298,15 @@ async def test_text_goes_once_its_interval_is_up_and_only_with_batch_frames() ->
     run = run_events(deltas=2)
     sink = TimedSink()
     began = asyncio.get_running_loop().time()
-    outbox = Outbox(sink, encode_json, batch=True, text_interval_s=0.1).start()
+    outbox = Outbox(sink, encode_json, batch=True, text_interval_s=0.3).start()
     outbox.deliver(run[:3])
-    await asyncio.sleep(0.15)
-    assert len(sink.frames) == 1 and 0.09 < sink.frames[0][0] - began < 0.15
-    outbox.deliver(run[3:4])
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.4)
+    assert len(sink.frames) == 1 and 0.29 < sink.frames[0][0] - began < 0.39
+    outbox.deliver(run[3:4])  # ~0.1 s after the last text went: it waits ~0.2 s more
+    await asyncio.sleep(0.05)
     assert len(sink.frames) == 1
-    await asyncio.sleep(0.15)
-    assert len(sink.frames) == 2 and 0.09 < sink.frames[1][0] - sink.frames[0][0] < 0.15
+    await asyncio.sleep(0.3)
+    assert len(sink.frames) == 2 and 0.29 < sink.frames[1][0] - sink.frames[0][0] < 0.39
     outbox.put(Pong())  # connection events do not wait either
     await asyncio.sleep(0.01)
     assert len(sink.frames) == 3
