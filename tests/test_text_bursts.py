@@ -48,7 +48,7 @@ async def test_words_the_model_sent_before_it_failed_are_shown_before_the_failur
 ) -> None:
     if in_one_burst:
         # The failure came in the same burst as the words: nothing flushed them on the way.
-        monkeypatch.setattr(execute, "_more_ready", lambda result: True)
+        monkeypatch.setattr(execute, "_more_ready", lambda result: lambda: True)
     reply = Reply([Text("".join(WORDS), chunks=WORDS)])
     events = await emitted(BreakStream(150, reply))
     assert isinstance(events[-1], RunFailed)

@@ -151,9 +151,10 @@ async def _run_turn(
                     ),
                     session=session,
                 )
+                more_ready = _more_ready(result)
                 async for event in result.stream_events():
                     events = translator.translate(event)
-                    if not _more_ready(result):
+                    if not more_ready():
                         events += translator.flush()  # the burst is over: its text goes
                     for out in guard.passing(events, result):
                         emit(out)
@@ -251,15 +252,17 @@ async def _paused(
     return RunInterrupted(**ids, pending=[call.call_id for call in pending])
 
 
-def _more_ready(result: RunResultStreaming) -> bool:
-    """Whether the SDK has more events ready: the next one comes without waiting.
+def _more_ready(result: RunResultStreaming) -> Callable[[], bool]:
+    """Asks whether the SDK has more events ready: the next one comes without waiting.
 
     The SDK's queue is not public; without it every event counts as the end of a burst, so
     text goes delta by delta, as it did before text was held (tests/test_text_bursts.py
-    fails then, so an SDK upgrade that moves it is noticed).
+    fails then, so an SDK upgrade that moves it is noticed). Looked up once per run.
     """
     queue = getattr(result, "_event_queue", None)
-    return isinstance(queue, asyncio.Queue) and not queue.empty()
+    if not isinstance(queue, asyncio.Queue):
+        return lambda: False
+    return lambda: not queue.empty()
 
 
 def _ms_since(started: float) -> int:
