@@ -220,6 +220,26 @@ async def test_cancel_from_another_invocation_stops_the_run_within_a_second(
     assert await store.claim("conv", "next")  # the lock was released
 
 
+async def test_a_run_longer_than_its_lock_ttl_keeps_its_conversation(
+    store: ConversationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agents_app.runs.conversation as conversation
+
+    # The lock lasts 0.5 s here; polled every 0.02 s, the watcher refreshes it every 0.16 s.
+    monkeypatch.setattr(conversation, "CANCEL_POLL_S", 0.02)
+    engine = Engine.from_settings(offline_settings(offline_pace_s=0.05))
+    collect = Collector()
+    turn = Turn(conversation_id="conv", text="Tell me a joke about cats")
+    run = asyncio.create_task(run_conversation_turn(turn, engine=engine, store=store, emit=collect))
+    await asyncio.wait_for(collect.streaming.wait(), 10)
+    await asyncio.sleep(0.8)
+    assert not run.done()
+    assert await store.claim("conv", "intruder") is None
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+
+
 async def test_redis_going_away_mid_run_fails_clearly_and_recovers(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:

@@ -80,7 +80,7 @@ async def run_in_conversation(
             history_before = lease.history_items
             if history_before is None:
                 history_before = len(await session.get_items())
-        watcher = asyncio.create_task(_watch(store, cid, run_id, asyncio.current_task()))
+        watcher = _Watcher(store, cid, run_id, asyncio.current_task())
         try:
             terminal = await run_turn(
                 dataclasses.replace(turn, agent=agent),
@@ -133,22 +133,46 @@ def _resume_agent(graph: Graph, lease: Lease) -> str | None:
     return lease.last_agent if lease.last_agent in graph.agents else None
 
 
-async def _watch(
-    store: ConversationStore, cid: str, run_id: str, run: asyncio.Task[object] | None
-) -> None:
-    """Poll the cancel flag; keep the lock alive while the run is."""
-    ticks = 0
-    while run is not None and not run.done():
-        await asyncio.sleep(CANCEL_POLL_S)
-        ticks += 1
+class _Watcher:
+    """Polls the cancel flag and keeps the lock alive while the run goes.
+
+    A timer, not a task that sleeps: most runs end before the first poll is due, and a task
+    made and cancelled for each of them costs more than the polls of the few that go on.
+    """
+
+    def __init__(
+        self, store: ConversationStore, cid: str, run_id: str, run: asyncio.Task[object] | None
+    ) -> None:
+        self._store, self._cid, self._run_id, self._run = store, cid, run_id, run
+        self._ticks = 0
+        self._loop = asyncio.get_running_loop()
+        self._poll: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = self._loop.call_later(CANCEL_POLL_S, self._due)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._poll is not None:
+            self._poll.cancel()
+
+    def _due(self) -> None:
+        if self._run is None or self._run.done():
+            return
+        self._poll = self._loop.create_task(self._check(self._run))
+
+    async def _check(self, run: asyncio.Task[object]) -> None:
+        self._ticks += 1
         try:
-            if (reason := await store.cancel_requested(cid, run_id)) is not None:
+            if (reason := await self._store.cancel_requested(self._cid, self._run_id)) is not None:
                 run.cancel(reason)
                 return
-            if ticks % 8 == 0:
-                await store.refresh(cid, run_id)
+            if self._ticks % 8 == 0:
+                await self._store.refresh(self._cid, self._run_id)
         except StoreUnavailable as exc:
             log.warning("memory.watch_failed", error=str(exc))
+        if self._timer is not None:  # not cancelled meanwhile: the run goes on
+            self._timer = self._loop.call_later(CANCEL_POLL_S, self._due)
 
 
 def memory_down(turn: Turn, graph: Graph, emit: Emit, exc: Exception) -> TerminalEvent:
