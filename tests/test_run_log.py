@@ -9,6 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from agents_app.dispatch.outbox import Outbox
 from agents_app.memory.sqlite_store import SQLiteStore
 from agents_app.memory.store import StoreUnavailable
@@ -247,3 +249,32 @@ async def test_a_paced_stream_is_published_as_it_comes(tmp_path: Path) -> None:
     log.put(completed())
     await log.close()
     assert len(recorder.batches) == 3
+
+
+async def test_appends_linger_for_company_and_closing_flushes_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agents_app.runs.log as run_log
+
+    monkeypatch.setattr(run_log, "LINGER_S", 5.0)
+    db = store(tmp_path)
+    real_append = db.append_events
+    appends: list[int] = []
+
+    async def counted(run_id: str, conversation_id: str, events: list[tuple[int, str]]) -> None:
+        appends.append(len(events))
+        await real_append(run_id, conversation_id, events)
+
+    db.append_events = counted  # type: ignore[method-assign]
+    log = RunLog("run_1", "c1", db).start()
+    log.put(RunStarted(**IDS, agent="joker", input="hi"))
+    for i in range(10):
+        await asyncio.sleep(0.01)  # each its own batch: the writer has published it
+        log.put(delta(f"{i} ", f"m{i}"))
+    log.put(completed())
+    started = time.monotonic()
+    await asyncio.wait_for(log.close(), 10)
+    assert time.monotonic() - started < 2.5  # not the 5 s linger: closing appends at once
+    assert appends == [12]  # one append for the whole run, not one per batch
+    logged = await db.read_events("run_1", 0)
+    assert [seq for seq, _ in logged] == list(range(1, 13))

@@ -7,7 +7,7 @@ events of a connection: `new_encoder` makes a fresh one per connection or run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from agents_app.protocol.events import (
     AgentSwitched,
@@ -30,6 +30,7 @@ from agents_app.protocol.events import (
 from agents_app.secrets import SECRETS, Secrets
 
 Frames = str | list[str] | None
+E = TypeVar("E", bound=Event)
 Encoder = Callable[[Event], Frames]
 FormatName = Literal["json", "text", "pretty", "ag-ui"]
 
@@ -133,7 +134,7 @@ class _Scrubbing:
             prime(events)
 
 
-def scrub_event(event: Event, secrets: Secrets = SECRETS) -> Event:
+def scrub_event(event: E, secrets: Secrets = SECRETS) -> E:
     if not secrets:
         return event  # nothing to look for: the per-delta path pays nothing
     changes = {}

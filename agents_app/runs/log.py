@@ -22,13 +22,12 @@ keeps the events for the next append: the log stays gap-free.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
 
-from agents_app.memory.store import ConversationStore, SeqTaken, StoreUnavailable
+from agents_app.memory.store import ConversationStore, LoggedEvent, SeqTaken, StoreUnavailable
 from agents_app.protocol.encoders import scrub_event
 from agents_app.protocol.events import RunEvent, TerminalEvent
 from agents_app.stream.coalesce import coalesce
@@ -78,9 +77,10 @@ class RunLog:
         self._seq = 0
         # Everything numbered so far: a joiner on this process replays from here.
         self.history: list[RunEvent] = []
-        self._unlogged: list[RunEvent] = []  # numbered, not yet in the store
+        self._unlogged: list[LoggedEvent] = []  # numbered and encoded, not yet in the store
         self._appender: asyncio.Task[None] | None = None
-        self._flush_now = asyncio.Event()
+        self._flushing = False  # closing: append at once, no more lingering
+        self._lingering: asyncio.Future[None] | None = None
         self._subscribers: dict[Subscriber, asyncio.Future[bool]] = {}
         self.finished = False  # the terminal event is numbered and published
         self._writer: asyncio.Task[None] | None = None
@@ -129,7 +129,9 @@ class RunLog:
         self._closing = True
         self._wake_writer()
         await asyncio.shield(self._writer)
-        self._flush_now.set()
+        self._flushing = True
+        if self._lingering is not None and not self._lingering.done():
+            self._lingering.set_result(None)
         # The last events reach the store before the run counts as over (an instance that
         # returns may be frozen; a joiner elsewhere reads the store).
         while self._appender is not None and not self._appender.done():
@@ -164,15 +166,27 @@ class RunLog:
         numbered: list[RunEvent] = []
         for event in coalesce(events):
             # Scrubbed before it is logged: the store holds nothing a client may not see.
-            for piece in fit(scrub_event(event), EVENT_BYTES):
-                assert isinstance(piece, RunEvent)  # fit keeps the event's type
+            clean = scrub_event(event)
+            clean.seq = self._seq + 1
+            # The row the store keeps is also how the event's size is known: one encoding.
+            row = clean.model_dump_json()
+            pieces = [(clean, row)] if _fits(row) else self._cut(clean)
+            for piece, encoded in pieces:
                 self._seq += 1
-                piece.seq = self._seq
+                self._unlogged.append((self._seq, encoded))
                 numbered.append(piece)
         return numbered
 
+    def _cut(self, event: RunEvent) -> list[tuple[RunEvent, str]]:
+        """`event` in pieces that fit a frame, numbered from the next seq on."""
+        pieces: list[tuple[RunEvent, str]] = []
+        for seq, piece in enumerate(fit(event, EVENT_BYTES), start=self._seq + 1):
+            assert isinstance(piece, RunEvent)  # fit keeps the event's type
+            piece.seq = seq
+            pieces.append((piece, piece.model_dump_json()))
+        return pieces
+
     async def _publish(self, events: list[RunEvent]) -> None:
-        self._unlogged.extend(events)
         if self._appender is None or self._appender.done():
             self._appender = asyncio.create_task(self._append_while_pending())
         self.history.extend(events)
@@ -192,16 +206,22 @@ class RunLog:
                     _settle_when(sent, done)
 
     async def _append_while_pending(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._unlogged:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), LINGER_S)
+            if not self._flushing:
+                # A future and a timer, not `wait_for`: that makes a task per wait.
+                self._lingering = lingering = loop.create_future()
+                timer = loop.call_later(LINGER_S, _settle, lingering)
+                try:
+                    await lingering
+                finally:
+                    timer.cancel()
             if not await self._append():
                 return
 
     async def _append(self) -> bool:
         """Append what is numbered and not logged yet; False if the store is down."""
-        taken = list(self._unlogged)
-        rows = [(event.seq, event.model_dump_json()) for event in taken]
+        rows = list(self._unlogged)
         try:
             await self._store.append_events(self.run_id, self.conversation_id, rows)
         except StoreUnavailable as exc:
@@ -210,7 +230,7 @@ class RunLog:
             return False
         except SeqTaken:
             log.error("run_log.seq_taken", run_id=self.run_id, seq=rows[0][0])
-        del self._unlogged[: len(taken)]
+        del self._unlogged[: len(rows)]
         return True
 
     def _settle_all(self, value: bool) -> None:
@@ -218,6 +238,16 @@ class RunLog:
             if not done.done():
                 done.set_result(value)
         self._subscribers.clear()
+
+
+def _fits(row: str) -> bool:
+    # A character is at most 4 bytes in UTF-8: most rows are known to fit without encoding.
+    return len(row) * 4 <= EVENT_BYTES or len(row.encode()) <= EVENT_BYTES
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _settle_when(sent: asyncio.Future[None] | None, done: asyncio.Future[bool]) -> None:
