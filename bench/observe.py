@@ -23,6 +23,7 @@ from agents_app.observe.tracing import Tracing
 from bench.common import ROOT, Row
 from bench.local_server import QUICK_RUNS, client_runs, offline_settings, serving
 from bench.overhead import floor_cpu
+from tools import jokes
 
 NAME = "observe"
 RECEIVER = """
@@ -67,8 +68,9 @@ async def costs(runs: int, rounds: int) -> dict[str, float]:
     try:
         async with serving(engine) as url:
             await client_runs(url, 2)
-            for _ in range(rounds):
+            for round_ in range(rounds):
                 for mode in cpu:
+                    jokes.seed(round_)  # each mode tells the same jokes in a round
                     RunMeter.see = _skip if mode == "no meter" else see  # type: ignore[method-assign]
                     engine.tracing = tracing if mode == "traced" else None
                     if mode == "traced":

@@ -33,6 +33,7 @@ from agents_app.runs.registry import Runs
 from bench.common import Row
 from bench.local_server import QUICK_RUNS, client_runs, offline_settings, serving
 from bench.overhead import floor_cpu
+from tools import jokes
 
 NAME = "run_log"
 
@@ -64,8 +65,9 @@ async def log_cost(runs: int, rounds: int) -> tuple[float, float, float]:
     events = 0.0
     async with serving(engine) as url:
         await client_runs(url, 2)
-        for _ in range(rounds):
+        for round_ in range(rounds):
             for logging in (True, False):
+                jokes.seed(round_)  # both tell the same jokes in a round (1 to 10 a run)
                 switch.logging = logging
                 started = time.process_time()
                 result = await client_runs(url, runs)
