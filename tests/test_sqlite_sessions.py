@@ -78,3 +78,18 @@ async def test_a_session_given_back_twice_or_after_the_store_closed_is_never_lef
     await store.release_session(late)  # its run ended after the store closed
     with pytest.raises(RuntimeError):
         await late.get_items()
+
+
+async def test_a_sessions_connections_sync_as_the_stores_own(tmp_path: Path) -> None:
+    # The SDK's default (FULL) waits for an fsync on every add_items. The hook that sets it
+    # is the SDK's private `_configure_connection`: renamed, this fails.
+    store = SQLiteStore(tmp_path / "memory.db", lock_ttl_s=5)
+    session = store.session("a")
+    await session.add_items(said("hi"))  # from a worker thread: that thread's connection
+    assert await session.get_items()
+    connections = list(session._connections)  # type: ignore[attr-defined]
+    assert connections
+    normal = 1
+    assert {c.execute("PRAGMA synchronous").fetchone()[0] for c in connections} == {normal}
+    await store.release_session(session)
+    await store.aclose()

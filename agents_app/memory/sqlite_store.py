@@ -12,11 +12,11 @@ import sqlite3
 import time
 from pathlib import Path
 
-from agents import Session, SQLiteSession
+from agents import Session
 
 from agents_app.memory.sqlite_calls import SQLiteCalls
 from agents_app.memory.sqlite_schema import prepare, purge_expired
-from agents_app.memory.sqlite_sessions import SessionPool
+from agents_app.memory.sqlite_sessions import SessionPool, StoreSession
 from agents_app.memory.store import (
     CANCELLED,
     Lease,
@@ -55,7 +55,7 @@ class SQLiteStore:
         return self._sessions.lend(conversation_id)
 
     async def release_session(self, session: Session) -> None:
-        if isinstance(session, SQLiteSession):
+        if isinstance(session, StoreSession):
             self._sessions.give_back(session)
 
     async def claim(self, conversation_id: str, run_id: str) -> Lease | None:
