@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from agents import RunContextWrapper
 
-from agents_app.config.schema import ApprovalRule, ArgumentRule
+from agents_app.config.tool_specs import ApprovalRule, ArgumentRule
 
 Policy = bool | Callable[[RunContextWrapper[Any], dict[str, Any], str], Awaitable[bool]]
 

@@ -15,7 +15,7 @@ from agents.mcp import MCPServer
 
 from agents_app.approvals import policy
 from agents_app.config import AgentsConfig
-from agents_app.config.schema import ApprovalRule, McpServerSpec
+from agents_app.config.tool_specs import ApprovalRule, McpServerSpec
 from agents_app.guardrails.sdk import Guardrails
 from agents_app.models.routing import with_keywords
 from agents_app.protocol.events import AgentInfo

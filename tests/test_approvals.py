@@ -192,7 +192,7 @@ async def test_a_changed_config_does_not_resume_into_another_graph(tmp_path: Pat
 )
 def test_domain_rule(url: str | None, asks: bool) -> None:
     from agents_app.approvals import asks as rule_asks
-    from agents_app.config.schema import ArgumentRule
+    from agents_app.config.tool_specs import ArgumentRule
 
     rule = ArgumentRule(argument="url", domain_not_in=("wikipedia.org",))
     assert rule_asks(rule, {"url": url} if url is not None else {}) is asks

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from agents_app.cloud.runtime import get_runtime, reset_runtime
-from agents_app.config.schema import McpServerSpec
+from agents_app.config.tool_specs import McpServerSpec
 from agents_app.gateway.serve import RunningGateway, load_handler, running_gateway
 from agents_app.mcp.managed import ManagedServer, McpUnavailable
 from tests.conftest import assert_whole_run, is_terminal, recv_until

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents_app.config import load_config
-from agents_app.config.schema import McpServerSpec
+from agents_app.config.tool_specs import McpServerSpec
 from agents_app.engine import Engine
 from agents_app.mcp.build import build_client
 from agents_app.mcp.managed import ManagedServer, McpUnavailable

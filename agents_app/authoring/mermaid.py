@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from agents_app.config import AgentsConfig
 from agents_app.config.checks import reachable_from
-from agents_app.config.schema import ApprovalRule, ArgumentRule, GuardrailSpec, McpServerSpec
+from agents_app.config.guardrail_specs import GuardrailSpec
+from agents_app.config.tool_specs import ApprovalRule, ArgumentRule, McpServerSpec
 from agents_app.secrets import redact_url
 
 

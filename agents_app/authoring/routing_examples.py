@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
@@ -19,15 +19,12 @@ from agents_app.config.errors import ConfigError, ConfigIssue, did_you_mean, kno
 from agents_app.config.messages import syntax_issue
 from agents_app.config.positions import START, YamlLocator, format_path, to_plain
 from agents_app.config.pydantic_errors import pydantic_issue
+from agents_app.config.strict import Strict
 
 FILE_NAME = "routing-examples.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class RoutingExampleSpec(_Strict):
+class RoutingExampleSpec(Strict):
     """One user input and the agent that should handle it first."""
 
     input: str = Field(min_length=1, description="What the user types.")
@@ -41,7 +38,7 @@ class RoutingExampleSpec(_Strict):
     note: str = Field(default="", description="Why this example is here (for reviewers).")
 
 
-class RoutingExamplesFile(_Strict):
+class RoutingExamplesFile(Strict):
     """Routing checks run by ``agents-app eval-routing``."""
 
     version: Literal[1] = Field(description="Schema version of this file.")

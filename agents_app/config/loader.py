@@ -18,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from .checks import graph_warnings
 from .errors import ConfigError, ConfigIssue, ConfigReport, did_you_mean, known_list
+from .guardrail_specs import GUARDRAIL_FIELDS, GUARDRAIL_REQUIRED
 from .mcp_checks import mcp_issues
 from .messages import bad_id_message, syntax_issue
 from .model_api import ModelApi, model_api_issues
@@ -33,14 +34,7 @@ from .positions import (
     to_plain,
 )
 from .pydantic_errors import pydantic_issue, yaml_kind
-from .schema import (
-    AGENT_ID_PATTERN,
-    GUARDRAIL_FIELDS,
-    GUARDRAIL_REQUIRED,
-    AgentsConfig,
-    AgentsFile,
-    var_to_text,
-)
+from .schema import AGENT_ID_PATTERN, AgentsConfig, AgentsFile, var_to_text
 
 _AGENT_ID = re.compile(AGENT_ID_PATTERN)
 

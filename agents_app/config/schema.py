@@ -1,8 +1,7 @@
 """Pydantic models for ``config/agents.yaml`` (schema ``version: 1``, see DESIGN.md §4).
 
-The models are strict: YAML that *looks* right but is not (``temperature: "0.3"``,
-``parallel_tool_calls: yes``) is rejected rather than coerced, because a prompt author
-reading the file should see exactly what the service runs with.
+The models are strict (``strict.py``); guardrails and tools (approval rules, MCP servers)
+have modules of their own.
 
 ``AgentsFile`` is the document as written; ``AgentsConfig`` is what ``load_config`` returns:
 the same data plus where it came from, with every agent's instructions resolved to text.
@@ -13,7 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
+
+from .guardrail_specs import GuardrailRefs, GuardrailSpec
+from .strict import Strict
+from .tool_specs import ApprovalRule, McpServerSpec
 
 if TYPE_CHECKING:
     # Importing openai-agents costs ~2.5 s; config checks (CLI, editors) should not pay it.
@@ -37,11 +40,7 @@ def var_to_text(value: Any) -> Any:
 VarValue = Annotated[str, BeforeValidator(var_to_text)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class ModelSettingsSpec(_Strict):
+class ModelSettingsSpec(Strict):
     """The subset of ``agents.ModelSettings`` a prompt author may set; unset means "default"."""
 
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -68,7 +67,7 @@ class ModelSettingsSpec(_Strict):
         return ModelSettings(**self.model_dump(exclude_none=True))
 
 
-class PromptSpec(_Strict):
+class PromptSpec(Strict):
     """A prompt saved in Yandex AI Studio (or OpenAI), used by id: Responses API only."""
 
     id: str = Field(min_length=1, description="The saved prompt's id.")
@@ -84,7 +83,7 @@ class PromptSpec(_Strict):
         return self.model_dump(exclude_none=True, exclude_defaults=True) | {"id": self.id}
 
 
-class DefaultsSpec(_Strict):
+class DefaultsSpec(Strict):
     """Applied to every agent unless the agent overrides it."""
 
     model: str | None = Field(
@@ -95,207 +94,7 @@ class DefaultsSpec(_Strict):
     )
 
 
-class ArgumentRule(_Strict):
-    """Ask for approval depending on one argument of the call (exactly one condition)."""
-
-    argument: str = Field(min_length=1, description="The tool argument the rule reads.")
-    domain_not_in: tuple[Annotated[str, Field(min_length=1)], ...] | None = Field(
-        default=None,
-        strict=False,
-        description="Ask unless the argument is an http(s) URL whose host is one of these "
-        "domains or a subdomain of one (e.g. [wikipedia.org]).",
-    )
-    not_in: tuple[str, ...] | None = Field(
-        default=None,
-        strict=False,
-        description="Ask unless the argument's value is exactly one of these.",
-    )
-
-    @model_validator(mode="after")
-    def _one_condition(self) -> ArgumentRule:
-        if (self.domain_not_in is None) == (self.not_in is None):
-            raise ValueError("set exactly one of 'domain_not_in' or 'not_in'")
-        return self
-
-
-ApprovalRule = Literal["always"] | ArgumentRule
-
-GuardrailKind = Literal["regex", "keywords", "max_length", "agent"]
-# Which fields belong to which kind: the loader reports a missing or foreign one at its key.
-GUARDRAIL_FIELDS: dict[str, tuple[str, ...]] = {
-    "regex": ("pattern",),
-    "keywords": ("words",),
-    "max_length": ("max_chars",),
-    "agent": ("instructions", "instructions_file", "model", "timeout_s"),
-}
-GUARDRAIL_REQUIRED: dict[str, tuple[str, ...]] = {
-    "regex": ("pattern",),
-    "keywords": ("words",),
-    "max_length": ("max_chars",),
-    "agent": (),  # instructions or instructions_file: checked like an agent's
-}
-
-
-class GuardrailSpec(_Strict):
-    """A named check on text. Its name is its key under ``guardrails:``, not a field.
-
-    One flat model rather than a union per kind, so a misplaced field is reported as
-    "`pattern` belongs to regex guardrails" at its own key instead of a union's noise.
-    """
-
-    kind: GuardrailKind = Field(
-        description="regex: trips when `pattern` matches; keywords: when one of `words` "
-        "appears (whole words, any case); max_length: when the text is longer than "
-        "`max_chars`; agent: a small judge agent decides, with a reason."
-    )
-    description: str = Field(default="", description="What it checks, for people (/graph).")
-    message: str | None = Field(
-        default=None,
-        min_length=1,
-        description="What the user is told when it trips (never the judge's reasoning).",
-    )
-    blocking: bool = Field(
-        default=False,
-        description="Input guardrails: the model waits until this check passes. Otherwise "
-        "the check runs beside the model, which is cut short if it trips.",
-    )
-    mode: Literal["buffer", "stream"] = Field(
-        default="buffer",
-        description="Text the check has not passed yet (the answer, for an output "
-        "guardrail; anything said while a parallel input check runs): `buffer` holds it "
-        "back until the check passes; `stream` shows it at once and withdraws it "
-        "(message.retracted) if the check trips.",
-    )
-    on_trip: Literal["stop", "reject"] = Field(
-        default="stop",
-        description="`stop` ends the run (run.failed, code guardrail). Tool guardrails only: "
-        "`reject` replaces the call's arguments or result with the message, and the run "
-        "goes on.",
-    )
-    pattern: str | None = Field(
-        default=None, min_length=1, description="regex: a Python regular expression."
-    )
-    words: tuple[Annotated[str, Field(min_length=1)], ...] | None = Field(
-        default=None,
-        strict=False,
-        min_length=1,
-        description="keywords: words or phrases that trip it (whole words, any case).",
-    )
-    max_chars: int | None = Field(default=None, gt=0, description="max_length: the limit.")
-    instructions: str | None = Field(
-        default=None,
-        description="agent: the judge's prompt; it answers allowed true/false and a reason. "
-        "{name} placeholders as in agents. Set this or instructions_file.",
-    )
-    instructions_file: str | None = Field(
-        default=None, min_length=1, description="agent: path of the judge's prompt file."
-    )
-    model: str | None = Field(
-        default=None,
-        min_length=1,
-        description="agent: the judge's model (else defaults.model).",
-    )
-    timeout_s: float | None = Field(
-        default=None,
-        gt=0,
-        description="agent: seconds the judge may take (default 15); a judge that fails or "
-        "runs out of time fails the run (fail closed).",
-    )
-
-    def problems(self) -> list[tuple[str, str]]:
-        """(field, message) for fields that do not fit this kind."""
-        found: list[tuple[str, str]] = []
-        for kind, names in GUARDRAIL_FIELDS.items():
-            if kind == self.kind:
-                continue
-            found.extend(
-                (name, f"{name!r} belongs to {kind} guardrails, not {self.kind}")
-                for name in names
-                if name in self.model_fields_set and getattr(self, name) is not None
-            )
-        found.extend(
-            (name, f"a {self.kind} guardrail needs {name!r}")
-            for name in GUARDRAIL_REQUIRED[self.kind]
-            if getattr(self, name) is None
-        )
-        return found
-
-
-class GuardrailRefs(_Strict):
-    """Guardrails (by name) on the text going in and coming out."""
-
-    input: tuple[str, ...] = Field(
-        default=(), strict=False, description="Checked before (or while) the model reads it."
-    )
-    output: tuple[str, ...] = Field(
-        default=(), strict=False, description="Checked before the answer counts as given."
-    )
-
-
-class McpToolsSpec(_Strict):
-    """Which of a server's tools its agents get (names as the server lists them)."""
-
-    allow: tuple[Annotated[str, Field(min_length=1)], ...] | None = Field(
-        default=None,
-        strict=False,
-        description="Only these tools (unset: every tool the server lists). Also what an "
-        "agent is offered while the server cannot be reached, so calls get a clear error.",
-    )
-    deny: tuple[Annotated[str, Field(min_length=1)], ...] = Field(
-        default=(), strict=False, description="Never these tools."
-    )
-
-
-class McpServerSpec(_Strict):
-    """An MCP server whose tools agents can use (`mcp: [name]` on the agent).
-
-    Strings in `url`, `headers`, `args` and `env` may name environment variables as
-    `${NAME}` (write `$$` for a literal `$`): secrets stay out of the YAML, and their values
-    are kept out of logs and events.
-    """
-
-    transport: Literal["streamable_http", "stdio"] = Field(
-        description="`streamable_http` (a URL) or `stdio` (a command this service starts; "
-        "local runs only, not in the Cloud Function)."
-    )
-    url: str | None = Field(
-        default=None, min_length=1, description="streamable_http: the server's endpoint URL."
-    )
-    headers: dict[str, str] = Field(
-        default={},
-        description="streamable_http: HTTP headers sent with every request, e.g. "
-        "`Authorization: Bearer ${NOTES_TOKEN}`.",
-    )
-    command: str | None = Field(
-        default=None,
-        min_length=1,
-        description="stdio: the program to start (`python` means the interpreter this "
-        "service runs on).",
-    )
-    args: tuple[str, ...] = Field(default=(), strict=False, description="stdio: its arguments.")
-    env: dict[str, str] = Field(
-        default={}, description="stdio: environment variables added for the program."
-    )
-    timeout: float = Field(
-        default=10,
-        gt=0,
-        le=600,
-        description="Seconds to wait for the server to connect or answer one request.",
-    )
-    tools: McpToolsSpec = Field(default=McpToolsSpec(), description="Allow / deny lists.")
-    cache_tools_list: bool = Field(
-        default=False,
-        description="Ask for the tool list once and keep it (faster; a server whose tools "
-        "change needs a restart). Otherwise it is asked at every model turn.",
-    )
-    approvals: dict[str, ApprovalRule] = Field(
-        default={},
-        description="Tools of this server that need a person's yes before they run, as in "
-        "an agent's `approvals`: `always`, or a rule on one argument.",
-    )
-
-
-class AgentSpec(_Strict):
+class AgentSpec(Strict):
     """One agent. Its id is its key under ``agents:``, not a field."""
 
     name: str = Field(min_length=1, description="Display name, any language.")
@@ -365,7 +164,7 @@ class AgentSpec(_Strict):
     )
 
 
-class AgentsFile(_Strict):
+class AgentsFile(Strict):
     """The YAML document as written."""
 
     version: Literal[1] = Field(description="Schema version of this file.")

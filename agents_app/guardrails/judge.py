@@ -14,7 +14,7 @@ import structlog
 from agents import Agent, RunConfig, RunContextWrapper, Runner
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents_app.config.schema import GuardrailSpec
+from agents_app.config.guardrail_specs import GuardrailSpec
 from agents_app.guardrails.verdicts import GuardrailUnavailable, Verdict
 from agents_app.protocol.events import GuardrailStage
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from agents_app.config.schema import GuardrailSpec
+from agents_app.config.guardrail_specs import GuardrailSpec
 from agents_app.guardrails.verdicts import PASS, Verdict
 
 Rule = Callable[[str], Verdict]

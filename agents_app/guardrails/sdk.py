@@ -28,7 +28,7 @@ from agents import (
 from agents.items import TResponseInputItem
 
 from agents_app.config import AgentsConfig
-from agents_app.config.schema import GuardrailRefs, GuardrailSpec
+from agents_app.config.guardrail_specs import GuardrailRefs, GuardrailSpec
 from agents_app.guardrails.judge import Judge
 from agents_app.guardrails.rules import rule_for
 from agents_app.guardrails.verdicts import Trip, Verdict

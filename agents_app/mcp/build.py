@@ -22,7 +22,7 @@ from agents.mcp import (
 from agents.mcp.server import _MCPServerWithClientSession
 
 from agents_app.config.env_refs import expand
-from agents_app.config.schema import McpServerSpec
+from agents_app.config.tool_specs import McpServerSpec
 
 # Header names whose values are credentials even when written literally (an `Accept` value
 # is not a secret, and scrubbing "application/json" from every log would be absurd).

@@ -33,7 +33,7 @@ from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
 from agents_app.approvals import policy
 from agents_app.config.env_refs import MissingEnv
-from agents_app.config.schema import McpServerSpec
+from agents_app.config.tool_specs import McpServerSpec
 from agents_app.mcp.build import NotHere, build_client
 from agents_app.mcp.errors import failure_reply, record_error_result
 from agents_app.secrets import SECRETS

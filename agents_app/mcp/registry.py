@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import structlog
 
-from agents_app.config.schema import McpServerSpec
+from agents_app.config.tool_specs import McpServerSpec
 from agents_app.mcp.managed import ManagedServer
 
 log = structlog.get_logger("agents_app.mcp")
