@@ -22,10 +22,11 @@ KEEP = 8
 class StoreSession(SQLiteSession):
     """The SDK's session, its connections synced as the store's own are.
 
-    In WAL mode `synchronous=NORMAL` syncs at checkpoints, not at every commit: the SDK's
-    default (FULL) waited ~1–1.5 ms for an fsync on each `add_items` here, three or four
-    times a turn, one of them before the model is even asked. A power cut may lose the last
-    moments of history, as it may the run log's; an application crash loses nothing.
+    In WAL mode `synchronous=NORMAL` syncs at checkpoints, not at every commit. With the
+    SDK's default (FULL) each `add_items` waited for an fsync: 0.42 ms against 0.19 ms here,
+    three or four times a turn, one of them before the model is even asked. A power cut may
+    lose the last moments of history, as it may the run log's; an application crash loses
+    nothing.
 
     The SDK has no public hook for its connections' pragmas: this overrides the static method
     every connection it opens goes through. `tests/test_sqlite_sessions.py` checks the pragma
