@@ -33,9 +33,6 @@ class TurnGuard:
         self._ids = ids
         self._agent_id_of = agent_id_of
         self._awaited = guardrails.held_inputs(start)
-        # Whether input guardrails may still trip or pass: then every SDK event is a chance
-        # to see their verdicts, even one that shows the client nothing.
-        self.awaits_inputs = bool(self._awaited)
         self._gate = Gate(
             ids, hold_input=bool(self._awaited), buffers_output=guardrails.buffers_output
         )

@@ -156,11 +156,8 @@ async def _run_turn(
                     events = translator.translate(event)
                     if not more_ready():
                         events += translator.flush()  # the burst is over: its text goes
-                    # Most SDK events show nothing (a word held, an item added): unless input
-                    # guardrails are being waited for, they cost no more than this test.
-                    if events or guard.awaits_inputs or result.input_guardrail_results:
-                        for out in guard.passing(events, result):
-                            emit(out)
+                    for out in guard.passing(events, result):
+                        emit(out)
                 for out in [*guard.passing(translator.flush(), result), *guard.finish()]:
                     emit(out)
                 if result.interruptions:
