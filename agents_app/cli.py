@@ -113,6 +113,7 @@ def serve(
         # permessage-deflate keeps ~46 KiB of zlib state per connection and deflates every
         # small delta frame (bench/README.md: load, overhead); our frames gain little from it.
         ws_per_message_deflate=False,
+        loop="agents_app.event_loop:new_event_loop",
     )
 
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from agents_app.event_loop import loop_name, new_event_loop
 from agents_app.settings import Settings
 from agents_app.testing.configs import unguarded_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,13 @@ class Row:
     @property
     def verdict(self) -> str:
         return {None: "", True: "met", False: "MISSED"}[self.met]
+
+
+def on_service_loop(main: Coroutine[Any, Any, T]) -> T:
+    """`main` to its end on the loop the service runs on (uvloop): what a benchmark measures
+    in this process, the floor included, costs what it costs when served."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(main)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -69,8 +80,17 @@ def machine() -> str:
             break
     return (
         f"{os.cpu_count()} cores ({cpu}), {mem_kib / 1024 / 1024:.1f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"event loop: {_loop()}"
     )
+
+
+def _loop() -> str:
+    loop = new_event_loop()
+    try:
+        return loop_name(loop)
+    finally:
+        loop.close()
 
 
 def beyond_defaults(*limits: str) -> int:

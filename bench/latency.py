@@ -9,7 +9,6 @@ coalesced frame serves several deltas, each measured from its own yield).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ from openai.types.responses import ResponseTextDeltaEvent
 
 from agents_app.engine import Engine
 from agents_app.models.offline import OfflineModelProvider
-from bench.common import Row, percentile
+from bench.common import Row, on_service_loop, percentile
 from bench.local_server import QUICK_RUNS, client_runs, offline_settings, serving
 
 NAME = "latency"
@@ -92,7 +91,7 @@ async def measure(runs: int) -> list[float]:
 
 def run(quick: bool = False) -> list[Row]:
     runs = QUICK_RUNS if quick else int(os.environ.get("BENCH_LATENCY_RUNS", "40"))
-    samples = asyncio.run(measure(runs))
+    samples = on_service_loop(measure(runs))
     p50, p99 = percentile(samples, 50), percentile(samples, 99)
     return [
         Row(NAME, "deltas measured", f"{len(samples)}"),

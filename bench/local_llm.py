@@ -33,7 +33,7 @@ from agents_app.engine import Engine
 from agents_app.logs import configure_logging
 from agents_app.settings import Settings
 from agents_app.testing.llama_server import LlamaServer
-from bench.common import ROOT, Row
+from bench.common import ROOT, Row, on_service_loop
 from bench.local_server import serving
 
 NAME = "local_llm"
@@ -144,7 +144,7 @@ async def measure(rounds: int) -> tuple[list[Stream], list[Stream]]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    directs, piped = asyncio.run(measure(1 if quick else 6))
+    directs, piped = on_service_loop(measure(1 if quick else 6))
     for d, p in zip(directs, piped, strict=True):
         if not d.text or d.text != p.text:
             raise RuntimeError(f"direct and pipeline answers differ: {d.text!r} vs {p.text!r}")

@@ -10,7 +10,6 @@ one server, so the server, its caches and the machine's drift are shared alike:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from typing import Any
 from agents_app.engine import Engine
 from agents_app.observe.run_meter import RunMeter
 from agents_app.observe.tracing import Tracing
-from bench.common import ROOT, Row
+from bench.common import ROOT, Row, on_service_loop
 from bench.local_server import QUICK_RUNS, client_runs, offline_settings, serving
 from bench.overhead import floor_cpu
 from tools import jokes
@@ -97,7 +96,7 @@ def _skip(self: RunMeter, event: Any) -> None:
 def run(quick: bool = False) -> list[Row]:
     runs = QUICK_RUNS if quick else int(os.environ.get("BENCH_OVERHEAD_RUNS", "60"))
     rounds = 1 if quick else 5
-    cpu = asyncio.run(costs(runs, rounds))
+    cpu = on_service_loop(costs(runs, rounds))
     metered = cpu["shipped"] / cpu["no meter"]
     traced = cpu["traced"] / cpu["shipped"]
     return [

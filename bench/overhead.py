@@ -31,7 +31,7 @@ from agents_app.engine import Engine
 from agents_app.runs.execute import run_turn
 from agents_app.runs.registry import Runs
 from agents_app.runs.turn import Turn
-from bench.common import PYTHON, ROOT, Row, bench_env
+from bench.common import PYTHON, ROOT, Row, bench_env, on_service_loop
 from bench.local_server import JOKE, QUICK_RUNS, offline_settings, serving
 from tools import jokes
 
@@ -199,7 +199,7 @@ async def measure(runs: int) -> tuple[dict[str, Spent], float]:
 
 def run(quick: bool = False) -> list[Row]:
     runs = QUICK_RUNS if quick else int(os.environ.get("BENCH_OVERHEAD_RUNS", "200"))
-    spent, frames = asyncio.run(measure(runs))
+    spent, frames = on_service_loop(measure(runs))
     floor, full = spent["floor"], spent["full"]
     low, high = full.spread(floor)
 

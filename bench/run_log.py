@@ -30,7 +30,7 @@ from agents_app.protocol.events import (
     Usage,
 )
 from agents_app.runs.registry import Runs
-from bench.common import Row
+from bench.common import Row, on_service_loop
 from bench.local_server import QUICK_RUNS, client_runs, offline_settings, serving
 from bench.overhead import floor_cpu
 from tools import jokes
@@ -150,7 +150,7 @@ def _redis() -> tuple[subprocess.Popen[bytes], str] | None:
 def run(quick: bool = False) -> list[Row]:
     runs = QUICK_RUNS if quick else int(os.environ.get("BENCH_OVERHEAD_RUNS", "60"))
     rounds = 1 if quick else 5
-    with_log, without, logged = asyncio.run(log_cost(runs, rounds))
+    with_log, without, logged = on_service_loop(log_cost(runs, rounds))
     ratio = with_log / without
     events = 500 if quick else 20_000
     sqlite_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='agents-bench-'))}/replay.db"
@@ -165,7 +165,7 @@ def run(quick: bool = False) -> list[Row]:
         Row(
             NAME,
             f"replay from SQLite ({events} events)",
-            f"{asyncio.run(replay_rate(sqlite_url, events, rounds)):,.0f} events/s",
+            f"{on_service_loop(replay_rate(sqlite_url, events, rounds)):,.0f} events/s",
         ),
     ]
     redis = _redis()
@@ -176,7 +176,7 @@ def run(quick: bool = False) -> list[Row]:
         return rows
     process, url = redis
     try:
-        rate = asyncio.run(replay_rate(url, events, rounds))
+        rate = on_service_loop(replay_rate(url, events, rounds))
     finally:
         process.kill()
         process.wait()

@@ -14,6 +14,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from agents_app.engine import Engine
+from agents_app.event_loop import new_event_loop
 from agents_app.server.app import create_app
 from agents_app.server.in_loop import Served, serving
 from agents_app.settings import Settings
@@ -33,6 +34,13 @@ JOKE_RUN_TYPES = [
     "run.completed",
 ]
 JOKES_SEED = 1  # how_many_jokes() → 3 with this seed (checked in test_tools)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test on the loop the service runs on (uvloop), not asyncio's own."""
+    return {"service loop": new_event_loop}
 
 
 def offline_settings(**overrides: Any) -> Settings:

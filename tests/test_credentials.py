@@ -151,6 +151,12 @@ def test_serve_shows_no_banner_with_a_real_model() -> None:
     assert "serve.starting" in out and "OFFLINE" not in out and KEY not in out
 
 
+def test_serve_runs_on_uvloop() -> None:
+    out = serve_until("server.ready")
+    ready = [json.loads(line) for line in out.splitlines() if "server.ready" in line]
+    assert ready and ready[0]["event_loop"] == "uvloop", out
+
+
 @pytest.fixture
 async def misconfigured_gateway(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -14,7 +15,7 @@ import pytest
 
 from agents_app.cloud import runtime as runtime_module
 from agents_app.cloud.gateway_event import BadEvent, parse_gateway_event
-from agents_app.cloud.runtime import reset_runtime
+from agents_app.cloud.runtime import FunctionRuntime, reset_runtime
 from agents_app.gateway.serve import load_handler
 from agents_app.settings import Settings
 
@@ -87,6 +88,17 @@ def test_connect_on_a_running_instance_reads_its_settings_not_the_environment(
         assert built == []
     finally:
         reset_runtime()
+
+
+def test_the_instance_runs_its_work_on_uvloop() -> None:
+    async def which_loop() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    runtime = FunctionRuntime(Settings())
+    try:
+        assert runtime.submit(which_loop()).result(timeout=10) == "uvloop"
+    finally:
+        runtime.close()
 
 
 def test_event_parsing() -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
+from agents_app.event_loop import new_event_loop
 from agents_app.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class FunctionRuntime:
         # The instance's one warm-up (agents_app.cloud.warmup), once started.
         self._warm_up: Future[None] | None = None
         self._warm_up_lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="function-runtime", daemon=True
         )

@@ -23,6 +23,7 @@ from agents_app.access import ClientLimiter, OriginPolicy, token_matches
 from agents_app.authoring.reload import watching_if
 from agents_app.dispatch.batching import wants_batch
 from agents_app.engine import Engine
+from agents_app.event_loop import loop_name
 from agents_app.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from agents_app.protocol.encoders import new_encoder
 from agents_app.runs.registry import Runs
@@ -96,6 +97,7 @@ def create_app(engine: Engine, *, reload_config: bool = False) -> Starlette:
         # not hold up start-up (its agents' runs connect, or fail cleanly, on their own).
         warm_up = asyncio.create_task(engine.mcp.connect(), name="mcp-connect")
         _freeze_start_up_objects()
+        log.info("server.ready", event_loop=loop_name(asyncio.get_running_loop()))
         async with watching_if(engine, reload_config):
             yield
         warm_up.cancel()
