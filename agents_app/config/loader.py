@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ from .guardrail_specs import GUARDRAIL_FIELDS, GUARDRAIL_REQUIRED
 from .mcp_checks import mcp_issues
 from .messages import bad_id_message, syntax_issue
 from .model_api import ModelApi, model_api_issues
-from .placeholders import BraceError, Placeholder, scan, substitute
 from .positions import (
     START,
     Loc,
@@ -30,9 +29,9 @@ from .positions import (
     TextIndex,
     YamlLocator,
     format_path,
-    scalar_content_offset,
     to_plain,
 )
+from .prompts import Prompts
 from .pydantic_errors import pydantic_issue, yaml_kind
 from .schema import AGENT_ID_PATTERN, AgentsConfig, AgentsFile, var_to_text
 
@@ -88,7 +87,6 @@ class _Loader:
         self.issues: list[ConfigIssue] = []
         self.warnings: list[ConfigIssue] = []
         self.mcp_warnings: tuple[ConfigIssue, ...] = ()
-        self.used_vars: set[str] = set()
         self.index = TextIndex("")
         self.locator = YamlLocator(None)
 
@@ -111,20 +109,22 @@ class _Loader:
         document = self._validate(plain)
         agents = plain.get("agents") if isinstance(plain.get("agents"), dict) else {}
         self._check_start(plain.get("start"), agents)
-        vars_ = self._vars(plain.get("vars"))
+        prompts = Prompts(
+            self.source, self.index, self.locator, self._vars(plain.get("vars")), self._add
+        )
         guards = plain.get("guardrails") if isinstance(plain.get("guardrails"), dict) else {}
-        judges, judges_read = self._check_guardrails(guards, vars_)
+        judges, judges_read = self._check_guardrails(guards, prompts)
         self._check_guardrail_refs(("run_guardrails",), plain.get("run_guardrails"), guards)
         servers = plain.get("mcp_servers") if isinstance(plain.get("mcp_servers"), dict) else {}
         errors, self.mcp_warnings = mcp_issues(
             servers, agents, self.locator, self.file, self.environ
         )
         self.issues.extend(errors)
-        instructions = self._check_agents(agents, vars_, guards, servers)
+        instructions = self._check_agents(agents, prompts, guards, servers)
         self.issues.extend(model_api_issues(plain, self.locator, self.file, self.model_api))
         # Which vars are used is only known once every prompt (agents', judges') was read.
         all_read = judges_read and len(instructions) == sum(isinstance(k, str) for k in agents)
-        used = self.used_vars if all_read else None
+        used = prompts.used_vars if all_read else None
         found = graph_warnings(plain, self.locator, self.file, used)
         self.warnings = _sorted([*found, *self.mcp_warnings], self.file)
         if self.issues or document is None:
@@ -189,7 +189,7 @@ class _Loader:
             self._add(self.locator.value(("start",)), ("start",), f"no agent {start!r}{hint}")
 
     def _check_guardrails(
-        self, guards: Mapping[Any, Any], vars_: dict[str, str]
+        self, guards: Mapping[Any, Any], prompts: Prompts
     ) -> tuple[dict[str, str], bool]:
         """Check each guardrail's own fields; the judges' resolved prompts, and whether every
         judge prompt could be read (else unused-var warnings would be guesses)."""
@@ -223,7 +223,7 @@ class _Loader:
                     at = (*loc, "pattern")
                     self._add(self.locator.value(at), at, f"not a valid regular expression: {exc}")
             if kind == "agent":
-                text = self._instructions(loc, spec, vars_, what="judge")
+                text = prompts.read(loc, spec, what="judge")
                 if text is None:
                     all_read = False
                 else:
@@ -271,7 +271,7 @@ class _Loader:
     def _check_agents(
         self,
         agents: Mapping[Any, Any],
-        vars_: dict[str, str],
+        prompts: Prompts,
         guards: Mapping[Any, Any],
         servers: Mapping[Any, Any],
     ) -> dict[str, str]:
@@ -299,7 +299,7 @@ class _Loader:
             if "prompt" in spec and not {"instructions", "instructions_file"} & spec.keys():
                 instructions[agent_id] = ""  # the saved prompt holds them
                 continue
-            text = self._instructions(loc, spec, vars_)
+            text = prompts.read(loc, spec)
             if text is not None:
                 instructions[agent_id] = text
         return instructions
@@ -333,119 +333,11 @@ class _Loader:
                 message = f"approval for {name!r}, which is not one of this agent's tools{hint}"
                 self._add(self.locator.key(at), at, message)
 
-    # -- instructions --------------------------------------------------------------------
-
-    def _instructions(
-        self, loc: Loc, spec: dict[Any, Any], vars_: dict[str, str], what: str = "agent"
-    ) -> str | None:
-        inline, file = spec.get("instructions"), spec.get("instructions_file")
-        if inline is not None and file is not None:
-            keys = [k for k in spec if k in ("instructions", "instructions_file")]
-            at = (*loc, keys[-1])
-            message = "set either 'instructions' or 'instructions_file', not both"
-            self._add(self.locator.key(at), at, message)
-            return None
-        if inline is None and file is None:
-            message = (
-                f"{'a judge ' if what == 'judge' else ''}needs 'instructions' (text) or "
-                "'instructions_file' (path to a prompt)"
-            )
-            self._add(self.locator.key(loc), loc, message)
-            return None
-        if isinstance(inline, str):
-            at = (*loc, "instructions")
-            return self._fill(inline, vars_, at, self.file, self._yaml_positions(at))
-        if isinstance(file, str) and file:
-            at = (*loc, "instructions_file")
-            prompt_path = self.source.parent / file
-            text = self._read_prompt(prompt_path, at)
-            if text is None:
-                return None
-            prompt_index = TextIndex(text)
-            return self._fill(
-                text, vars_, at, str(prompt_path), lambda _n, off: prompt_index.position(off)
-            )
-        return None  # wrong types: pydantic has reported them
-
-    def _yaml_positions(self, at: Loc) -> Callable[[int, int], Position]:
-        """Map the n-th brace token of an inline scalar to its line/column in the YAML."""
-        fallback = self.locator.value(at)
-        exact = self.locator.exact_value(at)  # None for merged (``<<``) keys
-        if exact is None:
-            return lambda _n, _offset: fallback
-        start = scalar_content_offset(self.index, self.locator.node(at), exact)
-        # Braces survive every YAML quoting style unchanged, so the n-th token of the source
-        # text from the scalar's start is the n-th token of the value. Scanned lazily: only
-        # problems need positions.
-        tokens = scan(self.index.text[start:])
-        offsets: list[int] = []
-
-        def position(n: int, _offset: int) -> Position:
-            while len(offsets) <= n:
-                token = next(tokens, None)
-                if token is None:
-                    return fallback  # escapes like "\x7b" make braces the source lacks
-                offsets.append(token.offset)
-            return self.index.position(start + offsets[n])
-
-        return position
-
-    def _read_prompt(self, prompt_path: Path, at: Loc) -> str | None:
-        where = self.locator.value(at)
-        try:
-            return prompt_path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            siblings = _prompt_siblings(prompt_path.parent)
-            hint = did_you_mean(prompt_path.name, siblings)
-            self._add(where, at, f"file not found: {prompt_path}{hint}")
-        except UnicodeDecodeError as exc:
-            self._add(where, at, f"{prompt_path} is not UTF-8 text: {exc.reason}")
-        except OSError as exc:
-            self._add(where, at, f"cannot read {prompt_path}: {exc.strerror}")
-        return None
-
-    def _fill(
-        self,
-        text: str,
-        vars_: dict[str, str],
-        at: Loc,
-        file: str,
-        position: Callable[[int, int], Position],
-    ) -> str | None:
-        """Check placeholders (reporting each at ``position(n, offset)``), then substitute."""
-        before = len(self.issues)
-        for n, token in enumerate(scan(text)):
-            pos = position(n, token.offset)
-            if isinstance(token, BraceError):
-                message = f"{token.message}; write '{{{{' or '}}}}' for a literal brace"
-                self._add(pos, at, message, file)
-            elif isinstance(token, Placeholder) and not token.is_name:
-                message = (
-                    f"'{{{token.raw}}}' is not a placeholder name; "
-                    "write '{{' and '}}' for literal braces"
-                )
-                self._add(pos, at, message, file)
-            elif token.raw in vars_:
-                self.used_vars.add(token.raw)
-            else:
-                hint = did_you_mean(token.raw, vars_) or " (define it under 'vars')"
-                self._add(pos, at, f"unknown var {token.raw!r}{hint}", file)
-        if len(self.issues) > before:
-            return None
-        return substitute(text, vars_)
-
     def _unique(self) -> list[ConfigIssue]:
         return list(dict.fromkeys(self.issues))
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def _prompt_siblings(directory: Path) -> Iterable[str]:
-    try:
-        return [p.name for p in directory.iterdir() if p.is_file()]
-    except OSError:
-        return []
 
 
 def _sorted(issues: list[ConfigIssue], main_file: str) -> list[ConfigIssue]:
